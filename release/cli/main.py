@@ -14,6 +14,31 @@ COMMANDS: dict[str, str] = {
 }
 
 
+# One-line summaries shown by `release --help` without importing the commands.
+SUMMARIES: dict[str, str] = {
+    "accept": "Attest an acceptance criterion for a release.",
+    "approve": "Approve (or reject) a release as a change-board member.",
+    "audit": "Verify the hash-chained audit log and artifact hashes.",
+    "demo": "Run a whole release cycle against bundled sandboxes.",
+    "evidence": "Export or import gate evidence as a signed bundle.",
+    "gate": "Run one gate against the current candidate.",
+    "init": "Write a commented release.toml.",
+    "load": "Run, compare and A/B the load gate.",
+    "prepare": "Cut a release candidate and run its gates.",
+    "promote": "Promote a release whose gates have all passed.",
+    "regression": "Run the standing regression suite against a CRVS target.",
+    "report": "Render the change record (HTML, PDF, Markdown).",
+    "rollback": "Redeploy the previous production version.",
+    "sandbox": "Serve or seed the reference CRVS core.",
+    "serve": "Serve the change-board web UI.",
+    "sign-off": "Sign off a gate in your role.",
+    "status": "Show every gate of a release and why it is blocked.",
+    "users": "Manage change-board web accounts.",
+    "version": "Preview the next version and candidate tag.",
+    "waive": "Waive a gate with a reason and an expiry.",
+}
+
+
 class LazyGroup(click.Group):
     """A group that imports a subcommand's module only when that command runs."""
 
@@ -25,7 +50,19 @@ class LazyGroup(click.Group):
         if target is None:
             return None
         module_name, attr = target.split(":")
-        return getattr(importlib.import_module(module_name), attr)
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            return None  # a command whose module is not part of this build
+        return getattr(module, attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Listing commands must not import them: that keeps `release --help` fast.
+        rows = [(name, SUMMARIES.get(name, "")) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
