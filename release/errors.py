@@ -39,3 +39,15 @@ class GateFailed(ReleaseError):
     """A gate ran and did not pass."""
 
     exit_code = 1
+
+
+class NothingToRelease(ReleaseError):
+    """No releasable commit (feat, fix, perf, breaking) since the last production version."""
+
+
+class InvalidVersion(ReleaseError):
+    """An explicit version is malformed or not greater than the version in production."""
+
+
+class GitConflict(ReleaseError):
+    """A git ref already exists elsewhere, or a move would not be a fast-forward."""
