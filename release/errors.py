@@ -51,3 +51,70 @@ class InvalidVersion(ReleaseError):
 
 class GitConflict(ReleaseError):
     """A git ref already exists elsewhere, or a move would not be a fast-forward."""
+
+
+# --- ledger and gate decisions -------------------------------------------------------------------
+
+
+class UnknownRelease(InputError):
+    """No release with this version is recorded in the ledger."""
+
+
+class UnknownCandidate(InputError):
+    """No candidate with this rc number or commit SHA is recorded for the release."""
+
+
+class UnknownGateRun(InputError):
+    """No gate run with this id is recorded in the ledger."""
+
+
+class LedgerNotFound(ReleaseError):
+    """There is no ledger at the expected place (no .release/ledger.db, or an unmigrated database)."""
+
+
+class LedgerUnavailable(ReleaseError):
+    """The ledger database could not be opened or reached."""
+
+
+class LedgerConflict(ReleaseError):
+    """A ledger write conflicts with what is already recorded (for example a duplicate version)."""
+
+
+class AuditBroken(ReleaseError):
+    """The audit chain or an evidence artifact does not verify."""
+
+    exit_code = 1
+
+
+class DecisionRefused(ReleaseError):
+    """A sign-off, approval, rejection, acceptance or waiver is not allowed."""
+
+    exit_code = 1
+
+
+class NotInRole(DecisionRefused):
+    """The actor is not a member of the role the gate requires."""
+
+
+class SeparationOfDuties(DecisionRefused):
+    """The preparer or a commit author may not approve, reject or waive their own release."""
+
+
+class DuplicateDecision(DecisionRefused):
+    """The same actor already recorded this decision on this candidate."""
+
+
+class DuplicateApproval(DuplicateDecision):
+    """One person cannot fill two approval slots on the same candidate."""
+
+
+class WrongGateKind(DecisionRefused):
+    """The decision does not fit the gate's kind (for example an approval on a sign-off gate)."""
+
+
+class DecisionInvalid(DecisionRefused):
+    """The decision is malformed: an unknown criterion, a missing comment, a stale candidate."""
+
+
+class WaiverInvalid(DecisionRefused):
+    """A waiver needs a non-empty reason, a future expiry and an eligible actor."""
