@@ -1,0 +1,589 @@
+"""release.toml: parsed once with tomllib and validated into frozen models; errors name file, key and expectation."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import math
+import os
+import re
+import string
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from release.errors import ConfigError, UsageError
+
+CONFIG_NAME = "release.toml"
+GATE_KINDS = ("pytest", "browser", "locust", "command", "signoff", "approval", "criteria")
+AUTOMATED_KINDS = frozenset({"pytest", "browser", "locust", "command"})
+# Keys that would hold a literal secret; the config names an env var instead.
+SECRET_KEYS = frozenset({"client_secret", "secret", "password", "passwd", "token", "api_key", "apikey",
+                         "access_token", "private_key"})
+SLO_LIMITS = ("p50_ms", "p95_ms", "p99_ms", "error_rate", "min_rps")
+REPORT_PLACEHOLDERS = frozenset({"version", "previous_version", "tag", "commit"})
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_ENV_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_DURATION = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|h)?\s*$")
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+@dataclass(frozen=True)
+class ReleaseSettings:
+    """The [release] table: branch and tag formats, the production branch and the remote."""
+
+    production_branch: str = "production"
+    branch: str = "release/v{version}"
+    tag: str = "v{version}"
+    convention: str = "conventional"
+    remote: str | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """A CRVS deployment the gates run against; the secret stays in the named env var."""
+
+    name: str
+    url: str
+    client_id: str | None = None
+    client_secret_env: str | None = None
+    deploy: str | None = None
+    promote: str | None = None
+    version_timeout_s: float = 120.0
+
+    def client_secret(self, environ: Mapping[str, str] | None = None) -> str | None:
+        """The client secret read from the env var named by client_secret_env, or None."""
+        if not self.client_secret_env:
+            return None
+        env = os.environ if environ is None else environ
+        return env.get(self.client_secret_env) or None
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One acceptance criterion: verified by a pytest node id, or attested by hand when verify is None."""
+
+    id: str
+    text: str
+    verify: str | None = None
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _thaw(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_thaw(v) for v in value]
+    if isinstance(value, Criterion):
+        return {"id": value.id, "text": value.text, "verify": value.verify}
+    return value
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: _freeze(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """One [gates.<name>] table; `options` holds the validated values (durations in seconds) minus `kind`."""
+
+    name: str
+    kind: str
+    target: str = "staging"
+    options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    role: str | None = None
+    quorum: int = 1
+    items: tuple[Criterion, ...] = ()
+    description: str | None = None
+
+    @property
+    def automated(self) -> bool:
+        """True for gates a machine runs (pytest, browser, locust, command)."""
+        return self.kind in AUTOMATED_KINDS
+
+    def to_table(self) -> dict[str, Any]:
+        """The gate as a plain JSON-able table (what config_hash covers)."""
+        table: dict[str, Any] = {"kind": self.kind, **_thaw(self.options)}
+        if self.automated:
+            table["target"] = self.target
+        if self.role is not None:
+            table["role"] = self.role
+        if self.kind == "approval":
+            table["quorum"] = self.quorum
+        if self.items:
+            table["items"] = _thaw(list(self.items))
+        return table
+
+    def config_hash(self) -> str:
+        """sha256 of the canonical JSON of the gate table; any option change changes it."""
+        canonical = json.dumps(self.to_table(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+_DEFAULT_REPORT = {
+    "risk": "Medium: release {version} changes a system of record for births and deaths. Automated regression, "
+            "load and acceptance gates ran against candidate {tag} (commit {commit}).",
+    "impact": "Registration, search and certificate issuance are in scope; users may see a short "
+              "interruption while {version} is deployed.",
+    "implementation_plan": "Deploy {tag} (commit {commit}) to production, run the smoke check, and move the "
+                           "production branch to {commit}.",
+    "backout_plan": "Redeploy {previous_version}, move the production branch back, and re-run the smoke check; "
+                    "no data migration needs reversing unless stated in the changelog.",
+}
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """The [report] table: change-record text templates with {version} {previous_version} {tag} {commit}."""
+
+    risk: str = _DEFAULT_REPORT["risk"]
+    impact: str = _DEFAULT_REPORT["impact"]
+    implementation_plan: str = _DEFAULT_REPORT["implementation_plan"]
+    backout_plan: str = _DEFAULT_REPORT["backout_plan"]
+
+    def render(self, name: str, *, version: str, previous_version: str | None, tag: str, commit: str) -> str:
+        """One of the four texts with its placeholders filled."""
+        text: str = getattr(self, name)
+        return text.format(version=version, previous_version=previous_version or "(none)", tag=tag, commit=commit)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole validated release.toml."""
+
+    path: Path
+    release: ReleaseSettings = field(default_factory=ReleaseSettings)
+    targets: Mapping[str, Target] = field(default_factory=lambda: MappingProxyType({}))
+    gates: Mapping[str, GateConfig] = field(default_factory=lambda: MappingProxyType({}))
+    roles: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    report: ReportSettings = field(default_factory=ReportSettings)
+
+    def gate(self, name: str) -> GateConfig:
+        """The gate called `name`; a UsageError naming the closest gate otherwise."""
+        if name not in self.gates:
+            raise UsageError(f"unknown gate {name!r}{_hint(name, self.gates)}; gates: {', '.join(self.gates)}")
+        return self.gates[name]
+
+    def target(self, name: str) -> Target:
+        """The target called `name`; a UsageError otherwise."""
+        if name not in self.targets:
+            raise UsageError(f"unknown target {name!r}{_hint(name, self.targets)}")
+        return self.targets[name]
+
+    def members(self, role: str) -> tuple[str, ...]:
+        """The email addresses in a role (empty if the role is unknown)."""
+        return self.roles.get(role, ())
+
+
+# ---------------------------------------------------------------- validation
+
+
+def _hint(key: str, choices: Any) -> str:
+    close = difflib.get_close_matches(key, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _key(*parts: str) -> str:
+    """A dotted key path, quoting parts the way TOML would (e.g. slo."event.search".p95_ms)."""
+    return ".".join(p if _BARE_KEY.match(p) else json.dumps(p) for p in parts)
+
+
+class _Validator:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, key: str, expected: str) -> ConfigError:
+        return ConfigError(_display(self.path), key, expected)
+
+    def table(self, value: Any, key: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(key, "expected a table")
+        return value
+
+    def keys(self, table: Mapping[str, Any], allowed: Any, key_prefix: tuple[str, ...]) -> None:
+        for k in table:
+            if k in allowed:
+                continue
+            where = _key(*key_prefix, k)
+            if k.lower() in SECRET_KEYS:
+                raise self.fail(where, "literal secrets are not allowed in release.toml; "
+                                       "use client_secret_env to name an environment variable")
+            raise self.fail(where, f"unknown key{_hint(k, allowed)}; expected one of {', '.join(sorted(allowed))}")
+
+    def string(self, value: Any, key: str, *, optional: bool = False) -> str | None:
+        if value is None and optional:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(key, "expected a non-empty string")
+        return value
+
+    def name(self, value: str, key: str) -> str:
+        if not _NAME.match(value):
+            raise self.fail(key, "expected a name of letters, digits, '.', '_' or '-'")
+        return value
+
+    def positive_int(self, value: Any, key: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise self.fail(key, "expected a positive integer")
+        return value
+
+    def number(self, value: Any, key: str, *, low: float, high: float | None = None, low_open: bool = False,
+               high_open: bool = False, expected: str | None = None) -> float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        if ok:
+            ok = (value > low if low_open else value >= low) and (
+                high is None or (value < high if high_open else value <= high))
+        if not ok:
+            raise self.fail(key, expected or f"expected a number >= {low}")
+        return float(value)
+
+    def fraction(self, value: Any, key: str) -> float:
+        return self.number(value, key, low=0, high=1, expected="expected a fraction between 0 and 1")
+
+    def duration(self, value: Any, key: str) -> float:
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+            return float(value)
+        m = _DURATION.match(value) if isinstance(value, str) else None
+        if m is None or float(m.group("n")) <= 0:
+            raise self.fail(key, 'expected a positive duration like "60s", "2m" or "1h"')
+        factor = {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600}[m.group("unit")]
+        return float(m.group("n")) * factor
+
+    def string_list(self, value: Any, key: str) -> tuple[str, ...]:
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise self.fail(key, "expected a list of non-empty strings")
+        return tuple(value)
+
+    def url(self, value: Any, key: str) -> str:
+        text = self.string(value, key)
+        assert text is not None
+        if not re.match(r"^https?://[^\s/?#]+[^\s]*$", text):
+            raise self.fail(key, "expected an http:// or https:// URL")
+        return text.rstrip("/")
+
+    def ref_format(self, value: Any, key: str, *, needs_version: bool) -> str:
+        text = self.string(value, key)
+        assert text is not None
+        if needs_version and text.count("{version}") != 1:
+            raise self.fail(key, "expected a format containing {version} once, e.g. \"v{version}\"")
+        if re.search(r"[\s~^:?*\[\\]|\.\.|@\{", text):
+            raise self.fail(key, "expected a valid git ref name")
+        return text
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _release(v: _Validator, raw: Any) -> ReleaseSettings:
+    table = v.table(raw, "release")
+    v.keys(table, ("production_branch", "branch", "tag", "convention", "remote"), ("release",))
+    d = ReleaseSettings()
+    convention = table.get("convention", d.convention)
+    if convention != "conventional":
+        raise v.fail("release.convention", 'expected "conventional" (Conventional Commits)')
+    return ReleaseSettings(
+        production_branch=v.ref_format(table.get("production_branch", d.production_branch),
+                                       "release.production_branch", needs_version=False),
+        branch=v.ref_format(table.get("branch", d.branch), "release.branch", needs_version=True),
+        tag=v.ref_format(table.get("tag", d.tag), "release.tag", needs_version=True),
+        convention=convention,
+        remote=v.string(table.get("remote"), "release.remote", optional=True),
+    )
+
+
+def _target(v: _Validator, name: str, raw: Any) -> Target:
+    prefix = ("targets", name)
+    table = v.table(raw, _key(*prefix))
+    v.keys(table, ("url", "client_id", "client_secret_env", "deploy", "promote", "version_timeout_s"), prefix)
+    if "url" not in table:
+        raise v.fail(_key(*prefix, "url"), "expected the target's base URL (required)")
+    secret_env = v.string(table.get("client_secret_env"), _key(*prefix, "client_secret_env"), optional=True)
+    if secret_env is not None and not _ENV_VAR.match(secret_env):
+        raise v.fail(_key(*prefix, "client_secret_env"), "expected the name of an environment variable")
+    timeout = table.get("version_timeout_s", 120)
+    return Target(
+        name=v.name(name, _key(*prefix)),
+        url=v.url(table["url"], _key(*prefix, "url")),
+        client_id=v.string(table.get("client_id"), _key(*prefix, "client_id"), optional=True),
+        client_secret_env=secret_env,
+        deploy=v.string(table.get("deploy"), _key(*prefix, "deploy"), optional=True),
+        promote=v.string(table.get("promote"), _key(*prefix, "promote"), optional=True),
+        version_timeout_s=v.number(timeout, _key(*prefix, "version_timeout_s"), low=0, low_open=True,
+                                   expected="expected a positive number of seconds"),
+    )
+
+
+def _roles(v: _Validator, raw: Any) -> dict[str, tuple[str, ...]]:
+    table = v.table(raw, "roles")
+    roles: dict[str, tuple[str, ...]] = {}
+    for role, members in table.items():
+        key = _key("roles", role)
+        v.name(role, key)
+        if not isinstance(members, list):
+            raise v.fail(key, "expected a list of email addresses")
+        seen: set[str] = set()
+        for i, member in enumerate(members):
+            if not isinstance(member, str) or not _EMAIL.match(member):
+                raise v.fail(f"{key}[{i}]", "expected an email address like qa@example.org")
+            if member.lower() in seen:
+                raise v.fail(f"{key}[{i}]", f"expected each person once; {member} is listed twice")
+            seen.add(member.lower())
+        roles[role] = tuple(members)
+    return roles
+
+
+def _report(v: _Validator, raw: Any) -> ReportSettings:
+    table = v.table(raw, "report")
+    fields = tuple(_DEFAULT_REPORT)
+    v.keys(table, fields, ("report",))
+    values: dict[str, str] = {}
+    for name in fields:
+        if name not in table:
+            continue
+        key = _key("report", name)
+        text = v.string(table[name], key)
+        assert text is not None
+        try:
+            used = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+        except ValueError as exc:
+            raise v.fail(key, f"expected a text with {{placeholders}} ({exc})") from exc
+        unknown = used - REPORT_PLACEHOLDERS
+        if unknown:
+            raise v.fail(key, f"unknown placeholder {{{sorted(unknown)[0]}}}; expected "
+                              + ", ".join(f"{{{p}}}" for p in sorted(REPORT_PLACEHOLDERS)))
+        values[name] = text
+    return ReportSettings(**values)
+
+
+_COMMON_KEYS = ("kind", "description")
+_AUTOMATED_KEYS = (*_COMMON_KEYS, "target", "timeout")
+_KIND_KEYS: dict[str, tuple[str, ...]] = {
+    "pytest": (*_AUTOMATED_KEYS, "markers", "paths", "args"),
+    "browser": (*_AUTOMATED_KEYS, "markers", "paths", "args"),
+    "locust": (*_AUTOMATED_KEYS, "users", "spawn_rate", "duration", "workers", "slo", "baseline", "scenario"),
+    "command": (*_AUTOMATED_KEYS, "run", "junit"),
+    "signoff": (*_COMMON_KEYS, "role"),
+    "approval": (*_COMMON_KEYS, "role", "quorum"),
+    "criteria": (*_COMMON_KEYS, "items"),
+}
+
+
+def _slo(v: _Validator, raw: Any, prefix: tuple[str, ...]) -> dict[str, Any]:
+    table = v.table(raw, _key(*prefix))
+    slo: dict[str, Any] = {}
+    for proc, limits in table.items():
+        key = (*prefix, proc)
+        if proc == "errors":
+            slo["errors"] = v.fraction(limits, _key(*key))
+            continue
+        if not isinstance(limits, dict):
+            raise v.fail(_key(*key), "expected a table of limits such as { p95_ms = 150 } (or errors = <fraction>)")
+        v.keys(limits, SLO_LIMITS, key)
+        if not limits:
+            raise v.fail(_key(*key), f"expected at least one of {', '.join(SLO_LIMITS)}")
+        checked: dict[str, float] = {}
+        for limit, value in limits.items():
+            lkey = _key(*key, limit)
+            if limit == "error_rate":
+                checked[limit] = v.fraction(value, lkey)
+            elif limit == "min_rps":
+                checked[limit] = v.number(value, lkey, low=0, expected="expected a number of requests per second >= 0")
+            else:
+                checked[limit] = v.number(value, lkey, low=0, low_open=True,
+                                          expected="expected a positive number of milliseconds")
+        slo[proc] = checked
+    return slo
+
+
+def _baseline(v: _Validator, raw: Any, prefix: tuple[str, ...]) -> dict[str, Any]:
+    table = v.table(raw, _key(*prefix))
+    v.keys(table, ("against", "max_slowdown", "confidence", "mode", "min_samples"), prefix)
+    mode = table.get("mode", "evidence")
+    if mode not in ("ab", "evidence"):
+        raise v.fail(_key(*prefix, "mode"), 'expected "ab" or "evidence"')
+    return {
+        "against": v.string(table.get("against", "production"), _key(*prefix, "against")),
+        "max_slowdown": v.fraction(table.get("max_slowdown", 0.10), _key(*prefix, "max_slowdown")),
+        "confidence": v.number(table.get("confidence", 0.95), _key(*prefix, "confidence"), low=0, high=1,
+                               low_open=True, high_open=True,
+                               expected="expected a confidence level between 0 and 1, e.g. 0.95"),
+        "mode": mode,
+        "min_samples": v.positive_int(table.get("min_samples", 30), _key(*prefix, "min_samples")),
+    }
+
+
+def _gate(v: _Validator, name: str, raw: Any, targets: Mapping[str, Target],
+          roles: Mapping[str, tuple[str, ...]]) -> GateConfig:
+    prefix = ("gates", name)
+    table = v.table(raw, _key(*prefix))
+    v.name(name, _key(*prefix))
+    kind = table.get("kind")
+    if kind not in GATE_KINDS:
+        raise v.fail(_key(*prefix, "kind"), f"expected one of {', '.join(GATE_KINDS)}{_hint(str(kind), GATE_KINDS)}")
+    v.keys(table, _KIND_KEYS[kind], prefix)
+    k: Callable[[str], str] = lambda key: _key(*prefix, key)  # noqa: E731
+    opts: dict[str, Any] = {}
+    description = v.string(table.get("description"), k("description"), optional=True)
+    target = "staging"
+    role: str | None = None
+    quorum = 1
+    items: tuple[Criterion, ...] = ()
+    if kind in AUTOMATED_KINDS:
+        target = v.string(table.get("target", "staging"), k("target")) or "staging"
+        if target not in targets:
+            raise v.fail(k("target"), f"expected one of the [targets] tables{_hint(target, targets)}"
+                         + (f" ({', '.join(targets)})" if targets else f" (add [targets.{target}])"))
+        if "timeout" in table:
+            opts["timeout"] = v.duration(table["timeout"], k("timeout"))
+    if kind in ("pytest", "browser"):
+        if "markers" in table:
+            opts["markers"] = v.string(table["markers"], k("markers"))
+        if "paths" in table:
+            opts["paths"] = v.string_list(table["paths"], k("paths"))
+        if "args" in table:
+            opts["args"] = v.string_list(table["args"], k("args"))
+    elif kind == "locust":
+        users = v.positive_int(table.get("users", 10), k("users"))
+        opts["users"] = users
+        opts["spawn_rate"] = v.number(table.get("spawn_rate", users), k("spawn_rate"), low=0, low_open=True,
+                                      expected="expected a positive number of users per second")
+        opts["duration"] = v.duration(table.get("duration", "60s"), k("duration"))
+        if "workers" in table:
+            workers = table["workers"]
+            if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
+                raise v.fail(k("workers"), "expected an integer >= 0")
+            opts["workers"] = workers
+        if "scenario" in table:
+            opts["scenario"] = v.string(table["scenario"], k("scenario"))
+        opts["slo"] = _slo(v, table.get("slo", {}), (*prefix, "slo"))
+        if "baseline" in table:
+            opts["baseline"] = _baseline(v, table["baseline"], (*prefix, "baseline"))
+    elif kind == "command":
+        for req in ("run", "junit"):
+            if req not in table:
+                raise v.fail(k(req), "expected a non-empty string (required for kind = \"command\")")
+            opts[req] = v.string(table[req], k(req))
+    elif kind in ("signoff", "approval"):
+        if "role" not in table:
+            raise v.fail(k("role"), f"expected a role from [roles] (required for kind = \"{kind}\")")
+        role = v.string(table["role"], k("role"))
+        assert role is not None
+        if role not in roles:
+            raise v.fail(k("role"), f"expected a role defined in [roles]{_hint(role, roles)}")
+        if not roles[role]:
+            raise v.fail(_key("roles", role), f"expected at least one person (gate {name!r} needs this role)")
+        opts["role"] = role
+        if kind == "approval":
+            quorum = v.positive_int(table.get("quorum", 1), k("quorum"))
+            if quorum > len(roles[role]):
+                raise v.fail(k("quorum"), f"expected at most {len(roles[role])}, the number of people in role {role!r}")
+            opts["quorum"] = quorum
+    elif kind == "criteria":
+        raw_items = table.get("items")
+        if not isinstance(raw_items, list) or not raw_items:
+            raise v.fail(k("items"), "expected a non-empty list of { id, text, verify } tables")
+        seen: set[str] = set()
+        parsed: list[Criterion] = []
+        for i, item in enumerate(raw_items):
+            ikey = f"{k('items')}[{i}]"
+            v.table(item, ikey)
+            v.keys(item, ("id", "text", "verify"), (*prefix, f"items[{i}]"))
+            cid = v.string(item.get("id"), f"{ikey}.id")
+            text = v.string(item.get("text"), f"{ikey}.text")
+            assert cid is not None and text is not None
+            if cid in seen:
+                raise v.fail(f"{ikey}.id", f"expected unique ids; {cid!r} is used twice")
+            seen.add(cid)
+            parsed.append(Criterion(cid, text, v.string(item.get("verify"), f"{ikey}.verify", optional=True)))
+        items = tuple(parsed)
+        opts["items"] = [_thaw(c) for c in items]
+    if description is not None:
+        opts["description"] = description
+    return GateConfig(name=name, kind=kind, target=target, options=_freeze(opts), role=role, quorum=quorum,
+                      items=items, description=description)
+
+
+def parse_config(data: Mapping[str, Any], path: Path) -> Config:
+    """Validate an already-parsed TOML document into a Config."""
+    v = _Validator(path)
+    v.keys(data, ("release", "targets", "gates", "roles", "report"), ())
+    release = _release(v, data.get("release", {}))
+    targets = {n: _target(v, n, t) for n, t in v.table(data.get("targets", {}), "targets").items()}
+    roles = _roles(v, data.get("roles", {}))
+    raw_gates = v.table(data.get("gates", {}), "gates")
+    if not raw_gates:
+        raise v.fail("gates", "expected at least one [gates.<name>] table; a release with no gates cannot pass")
+    gates = {n: _gate(v, n, g, targets, roles) for n, g in raw_gates.items()}
+    report = _report(v, data.get("report", {}))
+    return Config(path=path, release=release, targets=MappingProxyType(targets),
+                  gates=MappingProxyType(gates), roles=MappingProxyType(roles), report=report)
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate release.toml; ConfigError naming file, key and expectation on any problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(_display(path), "(file)", "expected a release.toml here (run `release init`)") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(_display(path), "(file)", f"expected a readable UTF-8 file ({exc})") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(_display(path), "(syntax)", f"expected valid TOML: {exc}") from exc
+    return parse_config(data, path)
+
+
+def find_config(start: Path) -> Path:
+    """The release.toml in `start` or a parent, stopping at the git root; ConfigError if none."""
+    here = Path(start).resolve()
+    if here.is_file():
+        here = here.parent
+    for folder in (here, *here.parents):
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+        if (folder / ".git").exists():
+            break
+    raise ConfigError(_display(Path(start) / CONFIG_NAME), "(file)",
+                      "expected a release.toml at the repository root (run `release init`)")
+
+
+def default_config_text() -> str:
+    """The commented release.toml that `release init` writes."""
+    from release.templating import template_env
+
+    return template_env().get_template("release.toml.j2").render()
+
+
+def write_default_config(directory: Path, *, force: bool = False) -> tuple[Path, bool]:
+    """Write the commented release.toml into `directory`; returns (path, overwritten). UsageError if it exists."""
+    from release.errors import InputError
+
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise InputError(f"{directory}: not a directory")
+    path = directory / CONFIG_NAME
+    existed = path.exists()
+    if existed and not force:
+        raise UsageError(f"{_display(path)} already exists; use --force to overwrite it")
+    text = default_config_text()
+    parse_config(tomllib.loads(text), path)  # the template must always load cleanly
+    tmp = path.with_name(f".{CONFIG_NAME}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path, existed
