@@ -74,6 +74,8 @@ class WebClient:
     def __init__(self, api_app: ASGIApp) -> None:
         self.api_app = api_app
         self.env = _templates()
+        # user id -> username of everyone who logged in here, so the history can name its actors
+        self.usernames: dict[str, str] = {}
 
     # -- helpers ---------------------------------------------------------------------------------------
     def api(self, request: Request, *, anonymous: bool = False) -> SandboxApi:
@@ -168,10 +170,12 @@ class WebClient:
             session.flash(request, "error", message)
             return self.render(request, "login_code.html", exc.status if exc.status < 500 else 502, user=None)
         username = str(pending.get("username", ""))
-        if session.user_from_token(token, username) is None:
+        user = session.user_from_token(token, username)
+        if user is None:
             session.flash(request, "error", "The login service answered with a token this client cannot read.")
             return self.render(request, "login_code.html", 502, user=None)
         session.log_in(request, token, username)
+        self.usernames[user.user_id] = username
         return self.redirect("/")
 
     async def logout(self, request: Request) -> Response:
@@ -243,7 +247,7 @@ class WebClient:
         event_id = request.path_params["event_id"]
         async with self.api(request) as api:
             document = await api.get_event(event_id)
-        return self.render(request, "record.html", record=record_view(document, user),
+        return self.render(request, "record.html", record=record_view(document, user, self.usernames),
                            transaction_id=str(uuid.uuid4()), assign_transaction_id=str(uuid.uuid4()))
 
     async def record_action(self, request: Request) -> Response:

@@ -53,6 +53,7 @@ class RecordView:
     subject_name: str
     subject_dob: str
     assigned_to: str | None
+    assigned_to_label: str
     flags: tuple[str, ...]
     history: tuple[HistoryRow, ...]
     can_assign: bool
@@ -133,10 +134,11 @@ def record_flags(actions: Sequence[Any]) -> tuple[str, ...]:
     return tuple(flags)
 
 
-def _history_detail(action: Mapping[str, Any]) -> str:
+def _history_detail(action: Mapping[str, Any], usernames: Mapping[str, str]) -> str:
     kind = action.get("type")
     if kind == "ASSIGN":
-        return f"assigned to {action.get('assignedTo', '')}"
+        assignee = str(action.get("assignedTo", ""))
+        return f"assigned to {usernames.get(assignee, assignee)}"
     if kind == "REGISTER" and action.get("registrationNumber"):
         return f"registration number {action['registrationNumber']}"
     reason = action.get("reason")
@@ -145,19 +147,20 @@ def _history_detail(action: Mapping[str, Any]) -> str:
     return ""
 
 
-def history(actions: Sequence[Any]) -> tuple[HistoryRow, ...]:
-    """One row per action, oldest first, with who did it and when."""
+def history(actions: Sequence[Any], usernames: Mapping[str, str] | None = None) -> tuple[HistoryRow, ...]:
+    """One row per action, oldest first, with who did it (username when known, else id) and when."""
     rows = []
     for action in actions:
         if not isinstance(action, Mapping):
             continue
         actor = str(action.get("createdBy", ""))
+        actor = (usernames or {}).get(actor, actor)
         if action.get("createdByRole"):
             actor = f"{actor} ({action['createdByRole']})"
         kind = str(action.get("type", ""))
         if action.get("status", "Accepted") != "Accepted":
             kind = f"{kind} ({action['status']})"
-        rows.append(HistoryRow(kind, actor, str(action.get("createdAt", "")), _history_detail(action)))
+        rows.append(HistoryRow(kind, actor, str(action.get("createdAt", "")), _history_detail(action, usernames or {})))
     return tuple(rows)
 
 
@@ -166,8 +169,12 @@ def is_complete(event_type: str, declaration: Mapping[str, Any]) -> bool:
     return all(declaration.get(f) not in (None, "", {}) for f in REQUIRED_FIELDS.get(event_type, ()))
 
 
-def record_view(document: Mapping[str, Any], user: User) -> RecordView:
-    """Build the record page's data from an EventDocument and the viewing user."""
+def record_view(document: Mapping[str, Any], user: User,
+                usernames: Mapping[str, str] | None = None) -> RecordView:
+    """Build the record page's data from an EventDocument and the viewing user.
+
+    `usernames` maps user ids to usernames for the history (the wire format carries only ids).
+    """
     actions = document.get("actions") if isinstance(document.get("actions"), list) else []
     event_type = str(document.get("type", ""))
     declaration = merged_declaration(actions)
@@ -185,8 +192,9 @@ def record_view(document: Mapping[str, Any], user: User) -> RecordView:
         subject_name=format_name(declaration.get(f"{subject}.name")),
         subject_dob=str(declaration.get(f"{subject}.dob", "")),
         assigned_to=assigned,
+        assigned_to_label=(usernames or {}).get(assigned, assigned) if assigned else "",
         flags=record_flags(actions),
-        history=history(actions),
+        history=history(actions, usernames),
         can_assign="record.assign" in user.scopes and status not in ("ARCHIVED",) and assigned != user.user_id,
         can_register="record.register" in user.scopes and registrable and free_for_user,
         can_print="record.print-certificate" in user.scopes and status == "REGISTERED" and free_for_user,
