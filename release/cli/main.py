@@ -11,6 +11,8 @@ from release.errors import ReleaseError
 # command name -> "module:attribute"; each module holds one command or group.
 COMMANDS: dict[str, str] = {
     "sandbox": "release.cli.sandbox:command",
+    "init": "release.cli.init:command",
+    "version": "release.cli.version:command",
 }
 
 
