@@ -1,0 +1,208 @@
+"""release.toml validation: the design example loads, and each bad value names its exact key path."""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomli_w
+
+from release.config import default_config_text, find_config, load_config, parse_config
+from release.errors import ConfigError
+
+pytestmark = pytest.mark.unit
+
+DESIGN_EXAMPLE = '''
+[release]
+production_branch = "production"      # moved (fast-forward only) on promote
+branch = "release/v{version}"
+tag = "v{version}"
+convention = "conventional"           # Conventional Commits drive --bump auto
+
+[targets.staging]
+url = "http://127.0.0.1:7070"
+client_id = "release-gate"            # secrets come from env vars, named here:
+client_secret_env = "CRVS_STAGING_SECRET"
+deploy = "scripts/deploy-staging {version} {commit}"   # optional
+
+[gates.regression]
+kind = "pytest"
+markers = "not slow"
+
+[gates.load]
+kind = "locust"
+users = 40
+duration = "60s"
+slo = { "event.search" = { p95_ms = 150 }, "event.actions.register.request" = { p95_ms = 300 }, errors = 0.001 }
+baseline = { against = "production", max_slowdown = 0.10, confidence = 0.95 }
+
+[gates.qa]
+kind = "signoff"
+role = "qa-lead"
+
+[gates.change-board]
+kind = "approval"
+role = "change-board"
+quorum = 2
+
+[gates.acceptance]
+kind = "criteria"
+items = [{ id = "AC-1", text = "A registrar can find a record by registration number", verify = "regression/test_search.py::test_by_registration_number" }]
+
+[roles]
+qa-lead = ["qa@example.org"]
+change-board = ["chair@example.org", "ops@example.org", "registrar-general@example.org"]
+'''
+BASE = tomllib.loads(DESIGN_EXAMPLE)
+DELETE = object()
+
+
+def _write(tmp_path: Path, doc: dict[str, Any]) -> Path:
+    path = tmp_path / "release.toml"
+    path.write_text(tomli_w.dumps(doc))
+    return path
+
+
+def _mutated(path_parts: tuple[str, ...], value: Any) -> dict[str, Any]:
+    doc = copy.deepcopy(BASE)
+    node = doc
+    for part in path_parts[:-1]:
+        node = node.setdefault(part, {})
+    if value is DELETE:
+        del node[path_parts[-1]]
+    else:
+        node[path_parts[-1]] = value
+    return doc
+
+
+def test_design_example_loads(tmp_path):
+    path = tmp_path / "release.toml"
+    path.write_text(DESIGN_EXAMPLE)
+    config = load_config(path)
+    assert config.release.production_branch == "production" and config.release.remote is None
+    assert list(config.gates) == ["regression", "load", "qa", "change-board", "acceptance"]
+    staging = config.targets["staging"]
+    assert staging.url == "http://127.0.0.1:7070" and staging.client_secret_env == "CRVS_STAGING_SECRET"
+    assert staging.client_secret({"CRVS_STAGING_SECRET": "s3"}) == "s3"
+    assert staging.client_secret({}) is None
+    load = config.gates["load"]
+    assert load.kind == "locust" and load.automated and load.target == "staging"
+    assert load.options["duration"] == 60.0 and load.options["users"] == 40
+    assert load.options["slo"]["event.search"]["p95_ms"] == 150
+    assert load.options["slo"]["errors"] == 0.001
+    assert load.options["baseline"]["mode"] == "evidence"
+    board = config.gates["change-board"]
+    assert (board.role, board.quorum, board.automated) == ("change-board", 2, False)
+    assert config.gates["acceptance"].items[0].verify.endswith("test_by_registration_number")
+    assert config.roles["qa-lead"] == ("qa@example.org",)
+    assert "{previous_version}" in config.report.backout_plan
+    with pytest.raises(TypeError):
+        load.options["users"] = 1  # read-only
+
+
+def test_init_template_loads_cleanly():
+    config = parse_config(tomllib.loads(default_config_text()), Path("release.toml"))
+    assert {"regression", "load", "qa", "change-board", "acceptance"} <= set(config.gates)
+
+
+def test_config_hash_changes_with_any_option(tmp_path):
+    before = load_config(_write(tmp_path, BASE)).gates["load"]
+    same = load_config(_write(tmp_path, copy.deepcopy(BASE))).gates["load"]
+    changed = load_config(_write(tmp_path, _mutated(("gates", "load", "users"), 41))).gates["load"]
+    slo = load_config(_write(tmp_path, _mutated(("gates", "load", "slo", "event.search"), {"p95_ms": 151})))
+    assert before.config_hash() == same.config_hash()
+    assert len({before.config_hash(), changed.config_hash(), slo.gates["load"].config_hash()}) == 3
+    assert before.config_hash() != load_config(_write(tmp_path, BASE)).gates["regression"].config_hash()
+
+
+@pytest.mark.parametrize(
+    ("parts", "value", "key", "expected"),
+    [
+        (("gates", "load", "users"), 0, "gates.load.users", "expected a positive integer"),
+        (("gates", "load", "users"), "forty", "gates.load.users", "expected a positive integer"),
+        (("gates", "load", "duration"), "a minute", "gates.load.duration", "positive duration"),
+        (("gates", "load", "slo", "event.search"), {"p95_ms": -1},
+         'gates.load.slo."event.search".p95_ms', "positive number of milliseconds"),
+        (("gates", "load", "slo", "event.search"), {"p95ms": 1},
+         'gates.load.slo."event.search".p95ms', "did you mean 'p95_ms'"),
+        (("gates", "load", "slo", "errors"), 2, "gates.load.slo.errors", "fraction between 0 and 1"),
+        (("gates", "load", "baseline", "max_slowdown"), 1.5, "gates.load.baseline.max_slowdown", "fraction"),
+        (("gates", "load", "baseline", "confidence"), 1, "gates.load.baseline.confidence", "between 0 and 1"),
+        (("gates", "load", "baseline", "mode"), "both", "gates.load.baseline.mode", '"ab" or "evidence"'),
+        (("gates", "load", "usres"), 3, "gates.load.usres", "did you mean 'users'"),
+        (("gates", "load", "kind"), "lucust", "gates.load.kind", "did you mean 'locust'"),
+        (("gates", "regression", "target"), "prod", "gates.regression.target", "[targets]"),
+        (("gates", "regression", "paths"), "tests", "gates.regression.paths", "list of non-empty strings"),
+        (("gates", "e2e"), {"kind": "command", "junit": "out.xml"}, "gates.e2e.run", "required"),
+        (("gates", "e2e"), {"kind": "command", "run": "make e2e"}, "gates.e2e.junit", "required"),
+        (("gates", "qa", "role"), "qa-leed", "gates.qa.role", "did you mean 'qa-lead'"),
+        (("gates", "qa", "role"), DELETE, "gates.qa.role", "required"),
+        (("gates", "change-board", "quorum"), 4, "gates.change-board.quorum", "at most 3"),
+        (("gates", "change-board", "quorum"), 0, "gates.change-board.quorum", "positive integer"),
+        (("gates", "qa", "quorum"), 1, "gates.qa.quorum", "unknown key"),
+        (("gates", "acceptance", "items"), [], "gates.acceptance.items", "non-empty list"),
+        (("gates", "acceptance", "items"), [{"id": "AC-1", "text": "a"}, {"id": "AC-1", "text": "b"}],
+         "gates.acceptance.items[1].id", "unique ids"),
+        (("gates", "acceptance", "items"), [{"id": "AC-1"}], "gates.acceptance.items[0].text", "non-empty string"),
+        (("roles", "qa-lead"), ["not-an-email"], "roles.qa-lead[0]", "email address"),
+        (("roles", "qa-lead"), "qa@example.org", "roles.qa-lead", "list of email addresses"),
+        (("targets", "staging", "url"), "ftp://x", "targets.staging.url", "http:// or https:// URL"),
+        (("targets", "staging", "url"), DELETE, "targets.staging.url", "required"),
+        (("targets", "staging", "client_secret_env"), "not a var", "targets.staging.client_secret_env",
+         "environment variable"),
+        (("release", "tag"), "release", "release.tag", "{version}"),
+        (("release", "convention"), "angular", "release.convention", "conventional"),
+        (("release", "prodution_branch"), "main", "release.prodution_branch", "did you mean 'production_branch'"),
+        (("report", "risk"), "Risk for {version} on {host}", "report.risk", "unknown placeholder {host}"),
+        (("gatess",), {}, "gatess", "did you mean 'gates'"),
+        (("gates",), {}, "gates", "at least one"),
+    ],
+)
+def test_invalid_value_names_exact_key(tmp_path, parts, value, key, expected):
+    path = _write(tmp_path, _mutated(parts, value))
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.key == key
+    assert expected in info.value.expected
+    assert str(info.value).endswith(f": {key}: {info.value.expected}")
+    assert info.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("parts", "key"),
+    [
+        (("targets", "staging", "client_secret"), "targets.staging.client_secret"),
+        (("targets", "staging", "password"), "targets.staging.password"),
+        (("gates", "regression", "token"), "gates.regression.token"),
+    ],
+)
+def test_literal_secret_refused(tmp_path, parts, key):
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, _mutated(parts, "hunter2")))
+    assert info.value.key == key
+    assert "use client_secret_env" in info.value.expected
+    assert "hunter2" not in str(info.value)
+
+
+def test_toml_syntax_error_names_file(tmp_path):
+    path = tmp_path / "release.toml"
+    path.write_text("[release\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.key == "(syntax)" and "valid TOML" in info.value.expected
+
+
+def test_find_config_walks_up_to_git_root(tmp_path):
+    root = tmp_path / "repo"
+    (root / ".git").mkdir(parents=True)
+    (root / "release.toml").write_text(DESIGN_EXAMPLE)
+    deep = root / "a" / "b"
+    deep.mkdir(parents=True)
+    assert find_config(deep) == (root / "release.toml").resolve()
+    (tmp_path / "release.toml").write_text(DESIGN_EXAMPLE)  # above the git root: never used
+    (root / "release.toml").unlink()
+    with pytest.raises(ConfigError, match="release init"):
+        find_config(deep)
