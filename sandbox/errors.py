@@ -1,0 +1,60 @@
+"""API errors: each maps to one tRPC error code and HTTP status."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class ApiError(Exception):
+    """Root of every error the API answers with; carries the tRPC code and HTTP status."""
+
+    code = "INTERNAL_SERVER_ERROR"
+    http_status = 500
+    rpc_code = -32603
+
+    def __init__(self, message: str, fields: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = list(fields)
+
+
+class BadRequest(ApiError):
+    """The input is malformed or fails validation."""
+
+    code, http_status, rpc_code = "BAD_REQUEST", 400, -32600
+
+
+class Unauthorized(ApiError):
+    """No valid credentials or token."""
+
+    code, http_status, rpc_code = "UNAUTHORIZED", 401, -32001
+
+
+class Forbidden(ApiError):
+    """Authenticated, but the token lacks the scope."""
+
+    code, http_status, rpc_code = "FORBIDDEN", 403, -32003
+
+
+class NotFound(ApiError):
+    """No such record or procedure."""
+
+    code, http_status, rpc_code = "NOT_FOUND", 404, -32004
+
+
+class Conflict(ApiError):
+    """The action is not allowed in the record's current state or assignment."""
+
+    code, http_status, rpc_code = "CONFLICT", 409, -32009
+
+
+class TooManyRequests(ApiError):
+    """The auth rate limit was exceeded."""
+
+    code, http_status, rpc_code = "TOO_MANY_REQUESTS", 429, -32029
+
+
+class InjectedFault(ApiError):
+    """A fault injected on purpose by --error-rate."""
+
+    code, http_status, rpc_code = "INTERNAL_SERVER_ERROR", 500, -32603

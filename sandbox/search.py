@@ -1,0 +1,331 @@
+"""Search: parse and validate a SearchInput, then build indexed SQL for it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rapidfuzz.distance import OSA
+from sqlalchemy import ColumnElement, Connection, Select, and_, exists, false, func, or_, select, true
+
+from sandbox.domain import (
+    DATE_SEARCH_FIELDS,
+    FUZZY_MIN_LENGTH,
+    NAME_SEARCH_FIELDS,
+    EventStatus,
+    EventType,
+    deletion_variants,
+    name_tokens,
+    parse_date,
+)
+from sandbox.errors import BadRequest
+from sandbox.storage import event_flags, events, name_parts, name_variants
+
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 100
+SORT_COLUMNS = {"createdAt": events.c.created_at, "updatedAt": events.c.updated_at, "child.dob": events.c.dob,
+                "deceased.dob": events.c.dob}
+REGISTRATION_NUMBER_KEY = "legalStatuses.REGISTERED.registrationNumber"
+
+
+@dataclass(frozen=True)
+class NameTerm:
+    """A name clause: every token must match a name part of `field_id` (any order)."""
+
+    field_id: str
+    fuzzy: bool
+    tokens: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """Inclusive date bounds on one column ('YYYY-MM-DD'; either may be open)."""
+
+    target: str
+    gte: str | None
+    lte: str | None
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One clause: all of its parts are ANDed."""
+
+    event_type: str | None = None
+    statuses: tuple[str, ...] = ()
+    tracking_id: str | None = None
+    registration_number: str | None = None
+    timestamps: tuple[DateRange, ...] = ()
+    dates: tuple[DateRange, ...] = ()
+    names: tuple[NameTerm, ...] = ()
+    flags_any: tuple[str, ...] = ()
+    flags_none: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """A validated SearchInput."""
+
+    combinator: str = "and"
+    clauses: tuple[Clause, ...] = ()
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+    sort: tuple[tuple[str, str], ...] = (("createdAt", "desc"),)
+    fields: list[str] = field(default_factory=list)
+
+
+def _bad(path: str, message: str) -> BadRequest:
+    return BadRequest(f"{path}: {message}", fields=[path])
+
+
+def _exact_term(value: Any, path: str) -> str:
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, Mapping) or value.get("type", "exact") != "exact" or not isinstance(value.get("term"), str):
+        raise _bad(path, 'expected {"type": "exact", "term": "..."}')
+    return str(value["term"])
+
+
+def _date_bound(value: Any, path: str) -> str:
+    if isinstance(value, str) and parse_date(value[:10]) is not None and (len(value) == 10 or "T" in value):
+        return value[:10]
+    raise _bad(path, f"{value!r} is not a date (YYYY-MM-DD)")
+
+
+def _range(value: Any, path: str, target: str) -> DateRange:
+    if not isinstance(value, Mapping):
+        raise _bad(path, 'expected {"type": "exact", "term": date} or {"type": "range", "gte", "lte"}')
+    kind = value.get("type", "exact")
+    if kind == "exact":
+        term = _date_bound(value.get("term"), f"{path}.term")
+        return DateRange(target, term, term)
+    if kind == "range":
+        gte = _date_bound(value["gte"], f"{path}.gte") if value.get("gte") is not None else None
+        lte = _date_bound(value["lte"], f"{path}.lte") if value.get("lte") is not None else None
+        if gte is None and lte is None:
+            raise _bad(path, "a range needs gte or lte")
+        return DateRange(target, gte, lte)
+    raise _bad(f"{path}.type", f"unknown match type {kind!r}; expected exact or range")
+
+
+def _parse_clause(raw: Any, path: str) -> Clause:
+    if not isinstance(raw, Mapping):
+        raise _bad(path, "a clause must be an object")
+    parts: dict[str, Any] = {}
+    timestamps: list[DateRange] = []
+    dates: list[DateRange] = []
+    names: list[NameTerm] = []
+    for key, value in raw.items():
+        where = f"{path}.{key}"
+        if key == "eventType":
+            term = _exact_term(value, where)
+            if term not in {t.value for t in EventType}:
+                raise _bad(where, f"unknown event type {term!r}")
+            parts["event_type"] = term
+        elif key == "status":
+            if isinstance(value, Mapping) and value.get("type") == "anyOf":
+                terms = value.get("terms")
+                if not isinstance(terms, list) or not terms or not all(isinstance(t, str) for t in terms):
+                    raise _bad(f"{where}.terms", "expected a non-empty list of statuses")
+            else:
+                terms = [_exact_term(value, where)]
+            for term in terms:
+                if term not in {s.value for s in EventStatus}:
+                    raise _bad(where, f"unknown status {term!r}")
+            parts["statuses"] = tuple(terms)
+        elif key == "trackingId":
+            parts["tracking_id"] = _exact_term(value, where)
+        elif key in (REGISTRATION_NUMBER_KEY, "registrationNumber"):
+            parts["registration_number"] = _exact_term(value, where)
+        elif key in ("createdAt", "updatedAt"):
+            timestamps.append(_range(value, where, key))
+        elif key == "flags":
+            if not isinstance(value, Mapping) or not set(value) <= {"anyOf", "noneOf"}:
+                raise _bad(where, 'expected {"anyOf": [...], "noneOf": [...]}')
+            for op in ("anyOf", "noneOf"):
+                flags = value.get(op, [])
+                if not isinstance(flags, list) or not all(isinstance(f, str) for f in flags):
+                    raise _bad(f"{where}.{op}", "expected a list of flag names")
+            parts["flags_any"] = tuple(value.get("anyOf", []))
+            parts["flags_none"] = tuple(value.get("noneOf", []))
+        elif key == "data":
+            if not isinstance(value, Mapping):
+                raise _bad(where, "expected an object of field id to match")
+            for field_id, match in value.items():
+                fpath = f"{where}.{field_id}"
+                if field_id in DATE_SEARCH_FIELDS:
+                    dates.append(_range(match, fpath, field_id))
+                elif field_id in NAME_SEARCH_FIELDS:
+                    if not isinstance(match, Mapping) or match.get("type", "exact") not in ("exact", "fuzzy"):
+                        raise _bad(fpath, 'expected {"type": "exact" | "fuzzy", "term": "first last"}')
+                    term = match.get("term")
+                    tokens = name_tokens(term)
+                    if not tokens:
+                        raise _bad(f"{fpath}.term", "expected a non-empty name")
+                    names.append(NameTerm(field_id, match.get("type") == "fuzzy", tuple(tokens)))
+                else:
+                    raise _bad(fpath, "unknown or unsearchable field")
+        else:
+            raise _bad(where, "unknown clause key")
+    return Clause(**parts, timestamps=tuple(timestamps), dates=tuple(dates), names=tuple(names))
+
+
+def _int(value: Any, path: str, default: int, low: int, high: int | None) -> int:
+    if value is None:
+        return default
+    if not isinstance(value, int) or isinstance(value, bool) or value < low or (high is not None and value > high):
+        upper = f" and {high}" if high is not None else " or more"
+        raise _bad(path, f"expected a whole number between {low}{upper}" if high else f"expected {low}{upper}")
+    return value
+
+
+def parse_search(raw: Any) -> SearchQuery:
+    """Validate a SearchInput; BadRequest names the offending path."""
+    if not isinstance(raw, Mapping):
+        raise _bad("input", "expected an object with query, limit, offset")
+    unknown = set(raw) - {"query", "limit", "offset", "sort"}
+    if unknown:
+        raise _bad(sorted(unknown)[0], "unknown search key")
+    query = raw.get("query", {"type": "and", "clauses": []})
+    if not isinstance(query, Mapping):
+        raise _bad("query", 'expected {"type": "and" | "or", "clauses": [...]}')
+    combinator = query.get("type", "and")
+    if combinator not in ("and", "or"):
+        raise _bad("query.type", "expected and or or")
+    clauses_raw = query.get("clauses", [])
+    if not isinstance(clauses_raw, list):
+        raise _bad("query.clauses", "expected a list")
+    clauses = tuple(_parse_clause(c, f"query.clauses[{i}]") for i, c in enumerate(clauses_raw))
+    sort_raw = raw.get("sort") or [{"field": "createdAt", "direction": "desc"}]
+    if not isinstance(sort_raw, list):
+        raise _bad("sort", "expected a list of {field, direction}")
+    sort: list[tuple[str, str]] = []
+    for i, item in enumerate(sort_raw):
+        if not isinstance(item, Mapping) or item.get("field") not in SORT_COLUMNS:
+            raise _bad(f"sort[{i}].field", f"expected one of {', '.join(SORT_COLUMNS)}")
+        direction = item.get("direction", "asc")
+        if direction not in ("asc", "desc"):
+            raise _bad(f"sort[{i}].direction", "expected asc or desc")
+        sort.append((item["field"], direction))
+    return SearchQuery(combinator=combinator, clauses=clauses,
+                       limit=_int(raw.get("limit"), "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
+                       offset=_int(raw.get("offset"), "offset", 0, 0, None), sort=tuple(sort))
+
+
+# ---------------------------------------------------------------------------------------------- SQL
+
+
+def fuzzy_tokens(conn: Connection, token: str) -> list[str]:
+    """Vocabulary tokens within one edit (Damerau/OSA) of `token`, via the deletion-variant index."""
+    if len(token) < FUZZY_MIN_LENGTH:
+        return [token]
+    candidates = conn.execute(select(name_variants.c.token).distinct()
+                              .where(name_variants.c.variant.in_(sorted(deletion_variants(token))))).scalars()
+    return sorted(c for c in candidates if OSA.distance(c, token) <= 1)
+
+
+def _next_day(date: str) -> str:
+    return (dt.date.fromisoformat(date) + dt.timedelta(days=1)).isoformat()
+
+
+def _name_condition(conn: Connection, term: NameTerm) -> ColumnElement[bool]:
+    conditions: list[ColumnElement[bool]] = []
+    for token in term.tokens:
+        matches = fuzzy_tokens(conn, token) if term.fuzzy else [token]
+        if not matches:
+            return false()
+        token_match = name_parts.c.token == matches[0] if len(matches) == 1 else name_parts.c.token.in_(matches)
+        conditions.append(events.c.id.in_(select(name_parts.c.event_id)
+                                          .where(name_parts.c.field_id == term.field_id, token_match)))
+    return and_(*conditions)
+
+
+def _clause_condition(conn: Connection, clause: Clause) -> ColumnElement[bool]:
+    conditions: list[ColumnElement[bool]] = []
+    if clause.event_type:
+        conditions.append(events.c.type == clause.event_type)
+    if clause.statuses:
+        conditions.append(events.c.status == clause.statuses[0] if len(clause.statuses) == 1
+                          else events.c.status.in_(clause.statuses))
+    if clause.tracking_id is not None:
+        conditions.append(events.c.tracking_id == clause.tracking_id)
+    if clause.registration_number is not None:
+        conditions.append(events.c.registration_number == clause.registration_number)
+    for stamp in clause.timestamps:
+        column = events.c.created_at if stamp.target == "createdAt" else events.c.updated_at
+        if stamp.gte:
+            conditions.append(column >= stamp.gte)
+        if stamp.lte:
+            conditions.append(column < _next_day(stamp.lte))
+    for date in clause.dates:
+        event_type, column_name = DATE_SEARCH_FIELDS[date.target]
+        column = events.c[column_name]
+        conditions.append(events.c.type == event_type.value)
+        if date.gte == date.lte and date.gte is not None:
+            conditions.append(column == date.gte)
+        else:
+            if date.gte:
+                conditions.append(column >= date.gte)
+            if date.lte:
+                conditions.append(column <= date.lte)
+    for name in clause.names:
+        conditions.append(_name_condition(conn, name))
+    if clause.flags_any:
+        conditions.append(events.c.id.in_(select(event_flags.c.event_id)
+                                          .where(event_flags.c.flag.in_(clause.flags_any))))
+    if clause.flags_none:
+        conditions.append(~exists().where(event_flags.c.event_id == events.c.id,
+                                          event_flags.c.flag.in_(clause.flags_none)))
+    return and_(*conditions) if conditions else true()
+
+
+def where_condition(conn: Connection, query: SearchQuery, created_before: str | None = None) -> ColumnElement[bool]:
+    """The WHERE condition for a query (`created_before` hides newer records: the search defect)."""
+    if query.clauses:
+        parts = [_clause_condition(conn, c) for c in query.clauses]
+        condition = and_(*parts) if query.combinator == "and" else or_(*parts)
+    else:
+        condition = true()
+    if created_before is not None:
+        condition = and_(condition, events.c.created_at < created_before)
+    return condition
+
+
+def build_statements(conn: Connection, query: SearchQuery,
+                     created_before: str | None = None) -> tuple[Select[Any], Select[Any]]:
+    """The page SELECT and the COUNT for a query."""
+    condition = where_condition(conn, query, created_before)
+    order = []
+    for name, direction in query.sort:
+        column = SORT_COLUMNS[name]
+        order.append(column.desc() if direction == "desc" else column.asc())
+    last = query.sort[-1][1] if query.sort else "desc"
+    order.append(events.c.id.desc() if last == "desc" else events.c.id.asc())
+    page = select(events).where(condition).order_by(*order).limit(query.limit).offset(query.offset)
+    count = select(func.count()).select_from(events).where(condition)
+    return page, count
+
+
+def index_document(row: Mapping[str, Any]) -> dict[str, Any]:
+    """An event row as the wire's EventIndex."""
+    declared = ({"createdAt": row["declared_at"], "createdAtLocation": row["declared_location"]}
+                if row["declared_at"] else None)
+    registered = ({"createdAt": row["registered_at"], "createdAtLocation": row["registered_location"],
+                   "registrationNumber": row["registration_number"]} if row["registered_at"] else None)
+    return {
+        "id": row["id"], "type": row["type"], "status": row["status"], "trackingId": row["tracking_id"],
+        "createdAt": row["created_at"], "updatedAt": row["updated_at"], "createdBy": row["created_by"],
+        "createdAtLocation": row["created_at_location"], "assignedTo": row["assigned_to"],
+        "flags": json.loads(row["flags"]), "declaration": json.loads(row["declaration"]),
+        "legalStatuses": {"DECLARED": declared, "REGISTERED": registered},
+    }
+
+
+def run_search(conn: Connection, query: SearchQuery, created_before: str | None = None) -> dict[str, Any]:
+    """Execute a query: {results: [EventIndex], total}."""
+    page, count = build_statements(conn, query, created_before)
+    rows: Sequence[Mapping[str, Any]] = conn.execute(page).mappings().all()
+    total = int(conn.execute(count).scalar_one())
+    return {"results": [index_document(r) for r in rows], "total": total}
