@@ -175,7 +175,10 @@ class GitProject:
         try:
             self._run("tag", "--annotate", "--message", message or name, name, target)
         except GitCommandError as exc:
-            raise GitConflict(f"could not create tag {name}: {_git_message(exc)}") from exc
+            if self.tag_sha(name) == target:
+                return False  # someone else made the same tag meanwhile
+            error = GitConflict if self.tag_sha(name) else InputError
+            raise error(f"could not create tag {name}: {_git_message(exc)}") from exc
         return True
 
     def fast_forward(self, branch: str, to_sha: str) -> bool:
