@@ -139,7 +139,7 @@ class GitProject:
     # ------------------------------------------------------------ writes
 
     def _check_ref_name(self, kind: str, name: str) -> None:
-        if self._try("check-ref-format", f"refs/{kind}/{name}") is None:
+        if name.startswith("-") or self._try("check-ref-format", f"refs/{kind}/{name}") is None:
             raise InputError(f"invalid {'tag' if kind == 'tags' else 'branch'} name {name!r}")
 
     def _plan(self, step: str) -> None:

@@ -73,6 +73,8 @@ def test_ensure_branch_creates_once_and_never_moves(release_repo):
     assert project.branch_sha("release/v0.1.0") == repo.shas[0]
     with pytest.raises(InputError, match="invalid branch name"):
         project.ensure_branch("bad..name", repo.shas[0])
+    with pytest.raises(InputError, match="invalid tag name"):
+        project.create_tag("--force", repo.shas[0])
 
 
 def test_create_tag_is_annotated_idempotent_and_refuses_to_move(release_repo):
