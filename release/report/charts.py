@@ -1,0 +1,120 @@
+"""Latency charts for the change record, drawn by matplotlib's SVG backend and returned as inline <svg> text.
+
+The charts take plain numbers (no ledger, no files) so they can be tested on their own. Each returns one
+standalone `<svg ...>...</svg>` element with no XML prolog, no DOCTYPE and no external reference, so the
+HTML record stays a single file and WeasyPrint draws the same SVG into the PDF.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")  # before pyplot: never look for a display
+
+from matplotlib.figure import Figure  # noqa: E402  (must follow matplotlib.use)
+
+CANDIDATE_COLOUR = "#1f5fa8"
+BASELINE_COLOUR = "#9aa5b1"
+SLO_COLOUR = "#c0392b"
+_PROLOG = re.compile(r"^.*?(?=<svg\b)", re.DOTALL)
+_METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class LatencyBar:
+    """One procedure's p95 for the candidate, the baseline (None if unmeasured) and its SLO (None if unset)."""
+
+    procedure: str
+    candidate_ms: float
+    baseline_ms: float | None = None
+    slo_ms: float | None = None
+
+
+def _svg(fig: Figure, salt: str) -> str:
+    """Serialise a figure as one inline <svg> element with deterministic ids unique to `salt`."""
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.hashsalt": salt, "svg.fonttype": "none"}):
+        fig.savefig(buffer, format="svg", bbox_inches="tight",
+                    metadata={"Creator": None, "Date": None, "Format": None, "Type": None})
+    text = _METADATA.sub("", _PROLOG.sub("", buffer.getvalue(), count=1))
+    # matplotlib names elements patch_1, line2d_1, ... in every figure; prefix them so two charts
+    # inlined in one page never share an id.
+    prefix = re.sub(r"[^A-Za-z0-9]", "-", salt)
+    text = re.sub(r'id="([^"]+)"', rf'id="{prefix}-\1"', text)
+    text = re.sub(r'url\(#([^)]+)\)', rf'url(#{prefix}-\1)', text)
+    text = re.sub(r'href="#([^"]+)"', rf'href="#{prefix}-\1"', text)
+    return text.strip()
+
+
+def latency_bar_chart(bars: Sequence[LatencyBar], *, percentile: str = "p95", title: str | None = None) -> str:
+    """A grouped bar chart: per procedure, candidate vs baseline latency, with the SLO as a red tick."""
+    if not bars:
+        raise ValueError("a latency bar chart needs at least one procedure")
+    fig = Figure(figsize=(7.0, 0.9 + 0.55 * len(bars)))
+    ax = fig.add_subplot()
+    height = 0.38
+    names = [b.procedure for b in bars]
+    ys = list(range(len(bars)))
+    ax.barh([y - height / 2 for y in ys], [b.candidate_ms for b in bars], height=height,
+            color=CANDIDATE_COLOUR, label="candidate")
+    base_y = [y + height / 2 for y, b in zip(ys, bars, strict=True) if b.baseline_ms is not None]
+    base_v = [b.baseline_ms for b in bars if b.baseline_ms is not None]
+    if base_v:
+        ax.barh(base_y, base_v, height=height, color=BASELINE_COLOUR, label="baseline (production)")
+    slo_drawn = False
+    for y, b in zip(ys, bars, strict=True):
+        if b.slo_ms is not None:
+            ax.plot([b.slo_ms, b.slo_ms], [y - 0.45, y + 0.45], color=SLO_COLOUR, linewidth=2,
+                    label=None if slo_drawn else "SLO")
+            slo_drawn = True
+    ax.set_yticks(ys, names)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"{percentile} latency (ms)")
+    ax.set_title(title or f"{percentile} latency per procedure")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="lower right", fontsize="small")
+    return _svg(fig, f"bars-{percentile}")
+
+
+def _cdf(values_ms: Sequence[float], counts: Sequence[int]) -> tuple[list[float], list[float]]:
+    """Cumulative fraction at each latency value of a histogram."""
+    pairs = sorted((float(v), int(c)) for v, c in zip(values_ms, counts, strict=True) if int(c) > 0)
+    total = sum(c for _, c in pairs)
+    xs, ys, running = [], [], 0
+    for v, c in pairs:
+        running += c
+        xs.append(v)
+        ys.append(running / total)
+    return xs, ys
+
+
+def latency_cdf_chart(procedure: str, series: Mapping[str, Mapping[str, Sequence[float]]],
+                      *, slo_ms: float | None = None) -> str:
+    """A step CDF of one procedure's latency, one line per series (e.g. candidate, baseline).
+
+    `series` maps a label to a histogram `{"values_ms": [...], "counts": [...]}` as in histograms.json.
+    """
+    drawn = {label: _cdf(h.get("values_ms", ()), h.get("counts", ())) for label, h in series.items()}
+    drawn = {label: xy for label, xy in drawn.items() if xy[0]}
+    if not drawn:
+        raise ValueError(f"no latency samples for {procedure}")
+    fig = Figure(figsize=(7.0, 3.2))
+    ax = fig.add_subplot()
+    colours = {"candidate": CANDIDATE_COLOUR, "baseline": BASELINE_COLOUR}
+    for label, (xs, ys) in drawn.items():
+        ax.step(xs, ys, where="post", label=label, color=colours.get(label.split()[0]), linewidth=1.6)
+    if slo_ms is not None:
+        ax.axvline(slo_ms, color=SLO_COLOUR, linestyle="--", linewidth=1.2, label=f"SLO {slo_ms:g} ms")
+    ax.axhline(0.95, color="#555555", linestyle=":", linewidth=0.8)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("latency (ms)")
+    ax.set_ylabel("fraction of requests")
+    ax.set_title(f"Latency CDF: {procedure}")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize="small")
+    return _svg(fig, f"cdf-{procedure}")
