@@ -1,0 +1,197 @@
+"""The sandbox web client in Debian's Chromium, against a real sandbox server process."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from faker import Faker
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+DEV_CODE = "000000"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def context(browser: Browser, sandbox_url: str) -> Iterator[BrowserContext]:
+    context = browser.new_context(base_url=sandbox_url)
+    context.set_default_timeout(10_000)
+    yield context
+    context.close()
+
+
+def login(context: BrowserContext, username: str) -> Page:
+    page = context.new_page()
+    page.goto("/login")
+    page.get_by_test_id("login-username").fill(username)
+    page.get_by_test_id("login-password").fill("test")
+    page.get_by_test_id("login-submit").click()
+    page.get_by_test_id("code-input").fill(DEV_CODE)
+    page.get_by_test_id("code-submit").click()
+    expect(page.get_by_test_id("current-user")).to_contain_text(username)
+    return page
+
+
+def declare_birth(page: Page, child: tuple[str, str], dob: str) -> None:
+    page.get_by_test_id("nav-declare").click()
+    page.get_by_test_id("child-firstname").fill(child[0])
+    page.get_by_test_id("child-surname").fill(child[1])
+    page.get_by_test_id("child-gender").select_option("female")
+    page.get_by_test_id("child-dob").fill(dob)
+    page.get_by_test_id("mother-firstname").fill(Faker().first_name_female())
+    page.get_by_test_id("mother-surname").fill(child[1])
+    page.get_by_test_id("informant-relation").select_option("MOTHER")
+    page.get_by_test_id("declare-submit").click()
+
+
+def unique_child() -> tuple[str, str]:
+    fake = Faker()
+    return fake.first_name_female(), fake.last_name() + fake.lexify("????").lower()
+
+
+def test_login_refuses_a_wrong_code_then_accepts_the_dev_code(context: BrowserContext):
+    page = context.new_page()
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/login$"))
+    page.get_by_test_id("login-username").fill("k.bwalya")
+    page.get_by_test_id("login-password").fill("wrong-password")
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_test_id("flash-error")).to_contain_text("Wrong username or password")
+    page.get_by_test_id("login-password").fill("test")
+    page.get_by_test_id("login-submit").click()
+    page.get_by_test_id("code-input").fill("123456")
+    page.get_by_test_id("code-submit").click()
+    expect(page.get_by_test_id("flash-error")).to_contain_text("Wrong code")
+    expect(page.get_by_test_id("current-user")).to_have_count(0)
+    page.get_by_test_id("code-input").fill(DEV_CODE)
+    page.get_by_test_id("code-submit").click()
+    expect(page.get_by_test_id("current-user")).to_contain_text("k.bwalya")
+    expect(page.get_by_test_id("current-user")).to_contain_text("FIELD_AGENT")
+    page.get_by_test_id("nav-logout").click()
+    expect(page.get_by_test_id("flash-info")).to_contain_text("logged out")
+    page.goto("/search")
+    expect(page).to_have_url(re.compile(r"/login$"))
+
+
+def test_declare_search_and_register_a_birth(browser: Browser, sandbox_url: str):
+    child = unique_child()
+    agent_context = browser.new_context(base_url=sandbox_url)
+    registrar_context = browser.new_context(base_url=sandbox_url)
+    try:
+        agent = login(agent_context, "k.bwalya")
+        declare_birth(agent, child, "2024-03-15")
+        expect(agent).to_have_url(re.compile(r"/records/[^/]+$"))
+        expect(agent.get_by_test_id("flash-info")).to_contain_text("Birth declared")
+        expect(agent.get_by_test_id("record-status")).to_have_text("DECLARED")
+        expect(agent.get_by_test_id("record-child-name")).to_have_text(f"{child[0]} {child[1]}")
+        expect(agent.get_by_test_id("record-registration-number")).to_have_text("")
+        tracking_id = agent.get_by_test_id("record-tracking-id").inner_text().strip()
+        assert tracking_id
+        # A field agent may not register, assign or print.
+        for button in ("register-button", "assign-button", "print-button"):
+            expect(agent.get_by_test_id(button)).to_have_count(0)
+
+        registrar = login(registrar_context, "k.mweene")
+        registrar.get_by_test_id("nav-search").click()
+        registrar.get_by_test_id("search-name").fill(f"{child[1]} {child[0]}")  # name parts in any order
+        registrar.get_by_test_id("search-submit").click()
+        expect(registrar.get_by_test_id("search-total")).to_have_text("1")
+        expect(registrar.get_by_test_id("search-result-status")).to_have_text("DECLARED")
+        registrar.get_by_test_id("search-result-link").click()
+        expect(registrar.get_by_test_id("record-tracking-id")).to_have_text(tracking_id)
+        registrar.get_by_test_id("register-button").click()
+        expect(registrar.get_by_test_id("flash-info")).to_contain_text("Registered")
+        expect(registrar.get_by_test_id("record-status")).to_have_text("REGISTERED")
+        number = registrar.get_by_test_id("record-registration-number").inner_text().strip()
+        assert number
+        expect(registrar.get_by_test_id("register-button")).to_have_count(0)
+        expect(registrar.get_by_test_id("print-button")).to_have_count(1)
+
+        rows = registrar.get_by_test_id("history-row")
+        actions = [a.strip() for a in rows.get_by_test_id("history-action").all_inner_texts()]
+        actors = [a.strip() for a in rows.get_by_test_id("history-actor").all_inner_texts()]
+        assert actions[:2] == ["CREATE", "DECLARE"] and actions[-1] == "REGISTER"
+        assert "ASSIGN" in actions
+        assert actors[1] == "k.bwalya (FIELD_AGENT)"
+        assert actors[-1] == "k.mweene (LOCAL_REGISTRAR)"
+        assert all(t.strip() for t in rows.get_by_test_id("history-time").all_inner_texts())
+
+        registrar.get_by_test_id("nav-search").click()
+        registrar.get_by_test_id("search-registration-number").fill(number)
+        registrar.get_by_test_id("search-submit").click()
+        expect(registrar.get_by_test_id("search-total")).to_have_text("1")
+        expect(registrar.get_by_test_id("search-result-link")).to_have_text(tracking_id)
+        expect(registrar.get_by_test_id("search-result-status")).to_have_text("REGISTERED")
+
+        registrar.get_by_test_id("search-registration-number").fill("")
+        registrar.get_by_test_id("search-tracking-id").fill(tracking_id)
+        registrar.get_by_test_id("search-submit").click()
+        expect(registrar.get_by_test_id("search-total")).to_have_text("1")
+    finally:
+        agent_context.close()
+        registrar_context.close()
+
+
+def test_future_date_of_birth_is_named_as_the_field_in_error(context: BrowserContext):
+    page = login(context, "k.bwalya")
+    child = unique_child()
+    declare_birth(page, child, (dt.date.today() + dt.timedelta(days=30)).isoformat())
+    expect(page).to_have_url(re.compile(r"/declare/birth$"))
+    expect(page.get_by_test_id("flash-error")).to_contain_text("child.dob")
+    expect(page.get_by_test_id("flash-error")).to_contain_text("date of birth")
+    expect(page.get_by_test_id("child-dob")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_test_id("child-firstname")).to_have_value(child[0])
+    # Correcting the date and sending the same form again declares it.
+    page.get_by_test_id("child-dob").fill("2024-02-29")
+    page.get_by_test_id("declare-submit").click()
+    expect(page.get_by_test_id("record-status")).to_have_text("DECLARED")
+
+
+def test_a_field_agent_forging_a_register_post_gets_an_error_message_not_a_crash(context: BrowserContext):
+    page = login(context, "k.bwalya")
+    declare_birth(page, unique_child(), "2023-11-02")
+    expect(page.get_by_test_id("record-status")).to_have_text("DECLARED")
+    csrf = page.locator("input[name=csrf_token]").first.get_attribute("value")
+    response = context.request.post(page.url + "/register", form={"csrf_token": csrf or ""})
+    assert response.ok  # redirected back to the record page, which names the refusal
+    assert 'data-testid="flash-error"' in response.text()
+    page.reload()
+    expect(page.get_by_test_id("record-status")).to_have_text("DECLARED")
+
+
+def test_posts_without_the_csrf_token_are_refused(context: BrowserContext, sandbox_url: str):
+    page = login(context, "k.mweene")
+    child = unique_child()
+    response = context.request.post("/declare/birth", form={
+        "child_firstname": child[0], "child_surname": child[1], "child_gender": "male", "child_dob": "2024-01-01",
+        "mother_firstname": "Ruth", "mother_surname": child[1], "informant_relation": "MOTHER"})
+    assert response.status == 403
+    assert 'data-testid="flash-error"' in response.text()
+    page.goto(f"/search?name={child[1]}")
+    expect(page.get_by_test_id("search-total")).to_have_text("0")
+    # A login form posted from elsewhere, with no session at all, is refused too.
+    with httpx.Client(base_url=sandbox_url) as anonymous:
+        refused = anonymous.post("/login", data={"username": "k.mweene", "password": "test"})
+    assert refused.status_code == 403
+
+
+def test_unknown_record_shows_an_error_page(context: BrowserContext):
+    page = login(context, "k.bwalya")
+    response = page.goto("/records/00000000-0000-4000-8000-000000000000")
+    assert response is not None and response.status == 404
+    expect(page.get_by_test_id("flash-error")).to_be_visible()
