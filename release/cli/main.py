@@ -10,6 +10,7 @@ from release.errors import ReleaseError
 
 # command name -> "module:attribute"; each module holds one command or group.
 COMMANDS: dict[str, str] = {
+    "load": "release.cli.load:command",
     "audit": "release.cli.audit:command",
     "sandbox": "release.cli.sandbox:command",
     "init": "release.cli.init:command",

@@ -1,0 +1,1 @@
+"""The load gate: Locust scenarios, the runner, latency histograms, SLO checks and baseline comparison."""

@@ -1,0 +1,261 @@
+"""`release load run|compare|ab`: the load gate from the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from release.errors import InputError
+
+EXIT_BY_RUN_VERDICT = {"PASSED": 0, "FAILED": 1, "ERROR": 2}
+EXIT_BY_COMPARISON = {"PASS": 0, "FAIL": 1, "INCONCLUSIVE": 3}
+
+
+def _json_flag(f: Any) -> Any:
+    f = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+                     help="Output format.")(f)
+    return click.option("--json", "as_json", is_flag=True, help="Same as --format json.")(f)
+
+
+def _run_options(f: Any) -> Any:
+    for opt in reversed([
+        click.option("--users", type=int, default=20, show_default=True, help="Concurrent users."),
+        click.option("--spawn-rate", type=float, default=10.0, show_default=True, help="Users started per second."),
+        click.option("--duration", default="60s", show_default=True, help="How long to run (30s, 2m)."),
+        click.option("--workers", type=int, default=1, show_default=True,
+                     help="Locust worker processes (Locust's own --processes)."),
+        click.option("--slo", "slo_file", type=click.Path(path_type=Path), default=None,
+                     help="SLO thresholds (TOML or JSON); default: OpenCRVS performance-test limits."),
+        click.option("--shape", type=click.Choice(["steady", "ramp", "spike"]), default="steady",
+                     show_default=True),
+        click.option("--max-requests", type=int, default=None,
+                     help="Stop after this many requests (default 1,000,000)."),
+        click.option("--seed", type=int, default=1, show_default=True, help="Seed of every user's random stream."),
+        click.option("--weights", default=None,
+                     help="Persona weights, e.g. registrar=50,searcher=30,reader=20."),
+        click.option("--wait", default="0.1,0.5", show_default=True, help="Seconds between a user's tasks: MIN,MAX."),
+        click.option("--allow-non-loopback", is_flag=True, help="Allow a target that is not 127.0.0.0/8, ::1 or localhost."),
+    ]):
+        f = opt(f)
+    return f
+
+
+def _options(target: str, out: Path, kw: dict[str, Any]) -> Any:
+    from load import personas
+    from load.errors import LoadInputError
+    from load.runner import DEFAULT_MAX_REQUESTS, RunOptions, parse_duration, parse_wait
+    from load.slo import SloError, load_slo_file
+
+    try:
+        slo = load_slo_file(kw["slo_file"]) if kw["slo_file"] else None
+        weights = personas.parse_weights(kw["weights"])
+        return RunOptions(target=target, out=out, users=kw["users"], spawn_rate=kw["spawn_rate"],
+                          duration_s=parse_duration(kw["duration"]), workers=kw["workers"], shape=kw["shape"],
+                          seed=kw["seed"], max_requests=kw["max_requests"] or DEFAULT_MAX_REQUESTS,
+                          weights=weights, wait=parse_wait(kw["wait"]), slo=slo,
+                          allow_non_loopback=kw["allow_non_loopback"])
+    except (SloError, LoadInputError) as exc:
+        raise InputError(str(exc)) from exc
+    except ValueError as exc:
+        raise InputError(f"--weights: {exc}") from exc
+
+
+class _Progress:
+    """Live request rate, errors and p95: a rich line on a TTY, a plain line every few seconds otherwise."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
+        self.live: Any = None
+        self.state: dict[str, dict[str, Any]] = {}
+
+    def _line(self, label: str, p: dict[str, Any]) -> str:
+        prefix = f"{label}: " if label else ""
+        return (f"{prefix}{p.get('elapsed_s', 0):>5.0f}s users={p.get('users', 0)} req={p.get('requests', 0)} "
+                f"rps={p.get('rps', 0):.1f} errors={p.get('failures', 0)} p95={p.get('p95_ms', 0):.0f}ms")
+
+    def __call__(self, p: dict[str, Any], label: str = "") -> None:
+        self.state[label] = p
+        if self.tty:
+            if self.live is None:
+                from rich.live import Live
+
+                self.live = Live("", refresh_per_second=4, transient=True, console=_console(err=True))
+                self.live.start()
+            self.live.update("\n".join(self._line(k, v) for k, v in self.state.items()))
+        elif time.monotonic() - self.last >= 5:
+            self.last = time.monotonic()
+            click.echo(self._line(label, p), err=True)
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+
+
+def _console(err: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=err, highlight=False, soft_wrap=True)
+
+
+def _print_run(doc: dict[str, Any], label: str = "") -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{label} {doc['target']['url']} ({doc['target'].get('version') or '?'})".strip())
+    for col in ("procedure", "count", "fail", "p50", "p95", "p99", "max", "rps"):
+        table.add_column(col, justify="left" if col == "procedure" else "right")
+    for name, s in doc["procedures"].items():
+        table.add_row(name, str(s["count"]), str(s["failures"]), f"{s['p50_ms']:.1f}", f"{s['p95_ms']:.1f}",
+                      f"{s['p99_ms']:.1f}", f"{s['max_ms']:.1f}", f"{s['rps']:.1f}")
+    console = _console()
+    console.print(table)
+    for line in doc["errors"]:
+        console.print(f"- {line}")
+    console.print(f"verdict: {doc['verdict']}")
+
+
+def _print_comparison(comparison: Any) -> None:
+    from rich.table import Table
+
+    from load.results import comparison_table
+
+    pol = comparison.policy
+    table = Table(title=f"candidate / baseline, budget {pol.max_slowdown:.0%} slower, "
+                        f"{pol.confidence:.0%} confidence, min {pol.min_samples} samples")
+    for col in ("procedure", "n base", "n cand", "median base ms", "median cand ms", "ratio", "CI", "verdict"):
+        table.add_column(col, justify="left" if col in ("procedure", "verdict") else "right")
+    for row in comparison_table(comparison):
+        table.add_row(*row)
+    console = _console()
+    console.print(table)
+    for name, p in comparison.procedures.items():
+        if p.verdict != "PASS":
+            console.print(f"- {name}: {p.verdict}: {p.reason}")
+    console.print(f"verdict: {comparison.verdict} ({comparison.reason})")
+
+
+@click.group("load")
+def command() -> None:
+    """Run, compare and A/B the load gate."""
+
+
+@command.command("run")
+@click.option("--target", required=True, help="Base URL of the CRVS target.")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Directory for the results.")
+@_run_options
+@_json_flag
+@click.pass_context
+def run_cmd(ctx: click.Context, target: str, out: Path, fmt: str, as_json: bool, **kw: Any) -> None:
+    """Run the scenarios against TARGET and check the SLOs (exit 0 passed, 1 failed, 2 error)."""
+    from load.errors import LoadInputError
+    from load.runner import run_load
+
+    opts = _options(target, out, kw)
+    progress = _Progress()
+    try:
+        doc = run_load(opts, progress)
+    except LoadInputError as exc:
+        raise InputError(str(exc)) from exc
+    finally:
+        progress.close()
+    if fmt == "json" or as_json:
+        click.echo(json.dumps(doc, indent=2))
+    else:
+        _print_run(doc)
+    ctx.exit(EXIT_BY_RUN_VERDICT[doc["verdict"]])
+
+
+def _write_comparison(comparison: Any, path: Path | None) -> None:
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(comparison.to_json(), indent=2) + "\n", encoding="utf-8")
+
+
+def _policy(max_slowdown: float, confidence: float, min_samples: int) -> Any:
+    from load.compare import Policy
+
+    return Policy(max_slowdown=max_slowdown, confidence=confidence, min_samples=min_samples)
+
+
+def _comparison_options(f: Any) -> Any:
+    f = click.option("--max-slowdown", type=float, default=0.10, show_default=True,
+                     help="Allowed slowdown as ratio - 1 (0.10 = 10 % slower).")(f)
+    f = click.option("--confidence", type=float, default=0.95, show_default=True)(f)
+    return click.option("--min-samples", type=int, default=200, show_default=True,
+                        help="Fewer samples on either side: INCONCLUSIVE.")(f)
+
+
+@command.command("compare")
+@click.argument("baseline_dir", type=click.Path(path_type=Path))
+@click.argument("candidate_dir", type=click.Path(path_type=Path))
+@_comparison_options
+@click.option("--out", "out_file", type=click.Path(path_type=Path), default=None, help="Write comparison JSON here.")
+@_json_flag
+@click.pass_context
+def compare_cmd(ctx: click.Context, baseline_dir: Path, candidate_dir: Path, max_slowdown: float,
+                confidence: float, min_samples: int, out_file: Path | None, fmt: str, as_json: bool) -> None:
+    """Compare two runs (exit 0 pass, 1 fail, 3 inconclusive, 2 bad input)."""
+    from load.errors import LoadInputError
+    from load.results import compare_runs
+
+    try:
+        comparison = compare_runs(baseline_dir, candidate_dir, _policy(max_slowdown, confidence, min_samples))
+    except LoadInputError as exc:
+        raise InputError(str(exc)) from exc
+    _write_comparison(comparison, out_file)
+    if fmt == "json" or as_json:
+        click.echo(json.dumps(comparison.to_json(), indent=2))
+    else:
+        _print_comparison(comparison)
+    ctx.exit(EXIT_BY_COMPARISON[comparison.verdict])
+
+
+@command.command("ab")
+@click.option("--baseline", required=True, help="Base URL of the baseline target.")
+@click.option("--candidate", required=True, help="Base URL of the candidate target.")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Directory for both runs.")
+@_run_options
+@_comparison_options
+@_json_flag
+@click.pass_context
+def ab_cmd(ctx: click.Context, baseline: str, candidate: str, out: Path, max_slowdown: float, confidence: float,
+           min_samples: int, fmt: str, as_json: bool, **kw: Any) -> None:
+    """Load both targets in the same window with the same scenario, then compare (exit codes as compare)."""
+    from load.errors import LoadInputError
+    from load.results import compare_runs
+    from load.runner import run_ab
+
+    base_opts = _options(baseline, out / "baseline", kw)
+    cand_opts = _options(candidate, out / "candidate", kw)
+    policy = _policy(max_slowdown, confidence, min_samples)
+    progress = _Progress()
+    try:
+        base_doc, cand_doc = run_ab(base_opts, cand_opts, lambda label, p: progress(p, label))
+    except LoadInputError as exc:
+        raise InputError(str(exc)) from exc
+    finally:
+        progress.close()
+    errored = [label for label, d in (("baseline", base_doc), ("candidate", cand_doc)) if d["verdict"] == "ERROR"]
+    if errored:
+        docs = {"baseline": base_doc, "candidate": cand_doc}
+        reasons = "; ".join(f"{label}: {(docs[label]['errors'] or ['ERROR'])[0]}" for label in errored)
+        raise InputError(f"A/B run could not complete ({reasons})")
+    try:
+        comparison = compare_runs(out / "baseline", out / "candidate", policy)
+    except LoadInputError as exc:
+        raise InputError(str(exc)) from exc
+    _write_comparison(comparison, out / "comparison.json")
+    if fmt == "json" or as_json:
+        click.echo(json.dumps({"baseline": base_doc, "candidate": cand_doc, "comparison": comparison.to_json()},
+                              indent=2))
+    else:
+        _print_run(base_doc, "baseline")
+        _print_run(cand_doc, "candidate")
+        _print_comparison(comparison)
+    ctx.exit(EXIT_BY_COMPARISON[comparison.verdict])
