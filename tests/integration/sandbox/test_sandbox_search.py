@@ -1,0 +1,150 @@
+"""Every search clause over tRPC GET, tRPC POST and REST, against a small known data set."""
+
+from __future__ import annotations
+
+import pytest
+from sandbox_wire import Api, birth_declaration, death_declaration, registration_number
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def records(api: Api) -> dict[str, dict]:
+    """Five records with known names, dates, statuses and flags (this module's sandbox holds nothing else)."""
+    out: dict[str, dict] = {}
+    event, registered = api.registered_birth(birth_declaration("Chipo", "Banda", "2024-03-14"))
+    out["chipo_banda"] = {**event, "number": registration_number(registered)}
+    event = api.create("birth")
+    api.declare(event["id"], birth_declaration("Chipo", "Bwalya", "2023-07-01"))
+    api.action("reject.request", event["id"], reason={"message": "check mother's ID"})
+    out["chipo_bwalya"] = event
+    event = api.create("birth")
+    api.declare(event["id"], birth_declaration("Mwansa", "Phiri", "2024-03-14"))
+    out["mwansa_phiri"] = event
+    event = api.create("death")
+    api.declare(event["id"], death_declaration("Joseph", "Phiri", "1950-01-20", "2024-05-01"))
+    registered = api.register(event["id"])
+    out["joseph_phiri"] = {**event, "number": registration_number(registered)}
+    event = api.create("death")
+    api.action("notify.request", event["id"], declaration={"deceased.name": {"firstname": "Grace", "surname": "Tembo"}})
+    out["grace_tembo"] = event
+    return out
+
+
+@pytest.fixture(params=["trpc-get", "trpc-post", "rest"])
+def search(request, api: Api):
+    """Run a search over one transport; returns {results, total}."""
+
+    def run(clauses: list[dict], **extra):
+        if request.param == "rest":
+            return api.rest_search(clauses, **extra)
+        return api.search(clauses, method="GET" if request.param == "trpc-get" else "POST", **extra)
+
+    return run
+
+
+def ids(result: dict) -> set[str]:
+    return {r["id"] for r in result["results"]}
+
+
+def test_tracking_id_exact(search, records):
+    result = search([{"trackingId": {"type": "exact", "term": records["mwansa_phiri"]["trackingId"]}}])
+    assert ids(result) == {records["mwansa_phiri"]["id"]} and result["total"] == 1
+
+
+def test_registration_number_exact(search, records):
+    term = records["joseph_phiri"]["number"]
+    result = search([{"legalStatuses.REGISTERED.registrationNumber": {"type": "exact", "term": term}}])
+    assert ids(result) == {records["joseph_phiri"]["id"]}
+    assert result["results"][0]["legalStatuses"]["REGISTERED"]["registrationNumber"] == term
+
+
+def test_status_exact_and_any_of(search, records):
+    registered = search([{"status": {"type": "exact", "term": "REGISTERED"}}])
+    assert ids(registered) == {records["chipo_banda"]["id"], records["joseph_phiri"]["id"]}
+    pending = search([{"status": {"type": "anyOf", "terms": ["DECLARED", "NOTIFIED"]}}])
+    assert ids(pending) == {records[k]["id"] for k in ("chipo_bwalya", "mwansa_phiri", "grace_tembo")}
+
+
+def test_event_type(search, records):
+    assert ids(search([{"eventType": "death"}])) == {records["joseph_phiri"]["id"], records["grace_tembo"]["id"]}
+
+
+@pytest.mark.parametrize("term", ["Chpo Banda", "Cihpo Banda", "Chipo Bamda", "Chippo Banda", "Banda Chipo",
+                                  "bnada chipo"])
+def test_fuzzy_name_tolerates_one_typo_per_part_and_any_order(search, records, term):
+    result = search([{"data": {"child.name": {"type": "fuzzy", "term": term}}}])
+    assert ids(result) == {records["chipo_banda"]["id"]}
+
+
+def test_fuzzy_name_two_typos_in_one_part_does_not_match(search, records):
+    assert search([{"data": {"child.name": {"type": "fuzzy", "term": "Cpoh Banda"}}}])["total"] == 0
+
+
+def test_fuzzy_single_part_matches_every_record_with_it(search, records):
+    result = search([{"data": {"child.name": {"type": "fuzzy", "term": "Chipa"}}}])
+    assert ids(result) == {records["chipo_banda"]["id"], records["chipo_bwalya"]["id"]}
+
+
+def test_exact_name_is_case_insensitive_and_refuses_typos(search, records):
+    assert ids(search([{"data": {"child.name": {"type": "exact", "term": "CHIPO banda"}}}])) == \
+        {records["chipo_banda"]["id"]}
+    assert search([{"data": {"child.name": {"type": "exact", "term": "Chpo Banda"}}}])["total"] == 0
+
+
+def test_other_name_fields(search, records):
+    result = search([{"data": {"deceased.name": {"type": "fuzzy", "term": "Jospeh Phirri"}}}])
+    assert ids(result) == {records["joseph_phiri"]["id"]}
+    result = search([{"data": {"mother.name": {"type": "exact", "term": "Mwila Bwalya"}}}])
+    assert ids(result) == {records["chipo_bwalya"]["id"]}
+
+
+def test_dob_exact_and_range(search, records):
+    exact = search([{"data": {"child.dob": {"type": "exact", "term": "2024-03-14"}}}])
+    assert ids(exact) == {records["chipo_banda"]["id"], records["mwansa_phiri"]["id"]}
+    in_range = search([{"data": {"child.dob": {"type": "range", "gte": "2023-01-01", "lte": "2023-12-31"}}}])
+    assert ids(in_range) == {records["chipo_bwalya"]["id"]}
+    died = search([{"data": {"eventDetails.date": {"type": "range", "gte": "2024-05-01", "lte": "2024-05-01"}}}])
+    assert ids(died) == {records["joseph_phiri"]["id"]}
+    assert ids(search([{"data": {"deceased.dob": {"type": "exact", "term": "1950-01-20"}}}])) == \
+        {records["joseph_phiri"]["id"]}
+
+
+def test_dob_and_name_together(search, records):
+    result = search([{"data": {"child.dob": {"type": "exact", "term": "2024-03-14"},
+                               "child.name": {"type": "fuzzy", "term": "Mwanza"}}}])
+    assert ids(result) == {records["mwansa_phiri"]["id"]}
+
+
+def test_flags_any_of_and_none_of(search, records):
+    assert ids(search([{"flags": {"anyOf": ["rejected"]}}])) == {records["chipo_bwalya"]["id"]}
+    clean = search([{"flags": {"noneOf": ["rejected", "incomplete"]}}])
+    assert ids(clean) == {records[k]["id"] for k in ("chipo_banda", "mwansa_phiri", "joseph_phiri")}
+
+
+def test_created_at_range_covers_today(search, records):
+    result = search([{"createdAt": {"type": "range", "gte": "2000-01-01", "lte": "2999-12-31"}}])
+    assert result["total"] == 5
+    assert search([{"updatedAt": {"type": "range", "lte": "2000-01-01"}}])["total"] == 0
+
+
+def test_limit_offset_and_total(search, records):
+    pages = [search([], limit=2, offset=offset) for offset in (0, 2, 4)]
+    assert [p["total"] for p in pages] == [5, 5, 5]
+    assert [len(p["results"]) for p in pages] == [2, 2, 1]
+    seen = [r["id"] for p in pages for r in p["results"]]
+    assert len(set(seen)) == 5
+
+
+def test_sort_ascending_and_descending(search, records):
+    ascending = [r["createdAt"] for r in search([], sort=[{"field": "createdAt", "direction": "asc"}])["results"]]
+    descending = [r["createdAt"] for r in search([], sort=[{"field": "createdAt", "direction": "desc"}])["results"]]
+    assert ascending == sorted(ascending) and descending == sorted(descending, reverse=True)
+    assert ascending == list(reversed(descending))
+
+
+def test_or_query_unions_clauses(api, records):
+    result = api.call("event.search", {"query": {"type": "or", "clauses": [
+        {"trackingId": {"type": "exact", "term": records["chipo_banda"]["trackingId"]}},
+        {"trackingId": {"type": "exact", "term": records["grace_tembo"]["trackingId"]}}]}})
+    assert ids(result) == {records["chipo_banda"]["id"], records["grace_tembo"]["id"]}
