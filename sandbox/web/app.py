@@ -6,6 +6,7 @@ import secrets
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
@@ -232,7 +233,7 @@ class WebClient:
             return self.render_declare(request, values, 502, (), create_tx, declare_tx)
         tracking = declared.get("trackingId", "") if isinstance(declared, dict) else ""
         session.flash(request, "info", f"Birth declared. Tracking ID {tracking}.")
-        return self.redirect(f"/records/{event_id}")
+        return self.redirect(f"/records/{quote(event_id, safe='')}")
 
     def render_declare(self, request: Request, values: dict[str, str], status_code: int = 200,
                        fields: tuple[str, ...] = (), create_tx: str | None = None,
@@ -283,7 +284,7 @@ class WebClient:
             if exc.status == 401:
                 raise
             session.flash(request, "error", _api_message(exc))
-        return self.redirect(f"/records/{event_id}")
+        return self.redirect(f"/records/{quote(event_id, safe='')}")
 
     async def search(self, request: Request) -> Response:
         self.require_user(request)

@@ -198,3 +198,36 @@ def test_unknown_record_shows_an_error_page(context: BrowserContext):
     response = page.goto("/records/00000000-0000-4000-8000-000000000000")
     assert response is not None and response.status == 404
     expect(page.get_by_test_id("flash-error")).to_be_visible()
+
+
+def test_a_record_held_by_somebody_else_cannot_be_taken(browser: Browser, sandbox_url: str):
+    contexts = [browser.new_context(base_url=sandbox_url) for _ in range(3)]
+    try:
+        agent, reg_agent, registrar = (login(c, u) for c, u in zip(contexts, ("k.bwalya", "f.katongo", "k.mweene"),
+                                                                     strict=True))
+        declare_birth(agent, unique_child(), "2024-05-05")
+        record_path = agent.url.removeprefix(sandbox_url)
+        reg_agent.goto(record_path)
+        reg_agent.get_by_test_id("assign-button").click()
+        expect(reg_agent.get_by_test_id("flash-info")).to_contain_text("Assigned to you")
+        expect(reg_agent.get_by_test_id("record-assigned-to")).to_have_text("f.katongo")
+        expect(reg_agent.get_by_test_id("register-button")).to_have_count(0)  # a registration agent never registers
+
+        registrar.goto(record_path)
+        expect(registrar.get_by_test_id("register-button")).to_have_count(0)
+        registrar.get_by_test_id("assign-button").click()
+        expect(registrar.get_by_test_id("flash-error")).to_contain_text("somebody else")
+        expect(registrar.get_by_test_id("record-status")).to_have_text("DECLARED")
+    finally:
+        for c in contexts:
+            c.close()
+
+
+def test_a_failing_api_call_shows_a_message_not_a_crash(context: BrowserContext):
+    page = login(context, "k.mweene")
+    declare_birth(page, unique_child(), "2022-07-07")
+    page.get_by_test_id("register-button").click()
+    expect(page.get_by_test_id("record-status")).to_have_text("REGISTERED")
+    page.get_by_test_id("print-button").click()  # the sandbox fails every print on purpose (conftest)
+    expect(page.get_by_test_id("flash-error")).to_contain_text("could not complete")
+    expect(page.get_by_test_id("record-flags")).not_to_contain_text("certificate-printed")
