@@ -26,11 +26,9 @@ def verify(as_json: bool) -> None:
                                "checked_events": report.checked_events,
                                "checked_artifacts": report.checked_artifacts, "problems": list(report.problems)},
                               indent=2))
-        if not report.ok:
-            raise click.exceptions.Exit(1)
-        return
     if not report.ok:
         more = f" (+{len(report.problems) - 1} more)" if len(report.problems) > 1 else ""
         raise AuditBroken(f"audit broken: {report.first_broken}{more}")
-    click.echo(f"audit ok: {report.checked_events} events, {report.checked_artifacts} artifacts verified; "
-               f"head {report.head[:16]}")
+    if not as_json:
+        click.echo(f"audit ok: {report.checked_events} events, {report.checked_artifacts} artifacts verified; "
+                   f"head {report.head[:16]}")
