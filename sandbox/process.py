@@ -32,7 +32,7 @@ class SandboxProcess:
                  error_rate: dict[str, float] | None = None, defects: list[str] | None = None,
                  crash_after: int | None = None, seed_records: int = 0, seed: int = 1, token_ttl: int | None = None,
                  log_path: Path | None = None, startup_timeout: float = 30.0,
-                 extra_args: list[str] | None = None) -> None:
+                 extra_args: list[str] | None = None, env: dict[str, str] | None = None) -> None:
         self.host, self.port = host, port
         self.version, self.commit = version, commit
         self.client_id, self.client_secret = client_id, client_secret
@@ -41,6 +41,7 @@ class SandboxProcess:
         self.seed_records, self.seed, self.token_ttl = seed_records, seed, token_ttl
         self.startup_timeout = startup_timeout
         self.extra_args = list(extra_args or [])
+        self.extra_env = dict(env or {})
         self._tmpdir: Path | None = None
         if db is None:
             self._tmpdir = Path(tempfile.mkdtemp(prefix="crvs-sandbox-"))
@@ -78,6 +79,7 @@ class SandboxProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p)
         env["PYTHONUNBUFFERED"] = "1"
+        env.update(self.extra_env)
         return env
 
     def log_text(self) -> str:
