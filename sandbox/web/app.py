@@ -281,8 +281,8 @@ class WebClient:
                 else:
                     session.flash(request, "info", "Assigned to you.")
         except ApiError as exc:
-            if exc.status == 401:
-                raise
+            if exc.status in (401, 404):
+                raise  # the login page, or the not-found page rather than a record page that cannot load
             session.flash(request, "error", _api_message(exc))
         return self.redirect(f"/records/{quote(event_id, safe='')}")
 
@@ -302,8 +302,8 @@ class WebClient:
             except ApiError as exc:
                 if exc.status == 401:
                     raise
-                message = (f"Please correct the search: {', '.join(exc.fields)}. {exc.message}"
-                           if exc.status == 400 and exc.fields else _api_message(exc))
+                message = (forms.search_error_message(exc.fields, exc.message) if exc.status == 400
+                           else _api_message(exc))
                 session.flash(request, "error", message)
                 status = exc.status if exc.status in STATUS_MESSAGES else 502
         return self.render(request, "search.html", status, form=form, rows=rows, total=total)

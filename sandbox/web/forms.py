@@ -68,6 +68,19 @@ def invalid_inputs(fields: tuple[str, ...]) -> frozenset[str]:
     return frozenset(i for f in fields if f in FIELD_LABELS for i in FIELD_LABELS[f][1])
 
 
+# Search inputs by the wire path the API names in its field errors
+SEARCH_FIELD_LABELS = (("child.name", "Child's name"), ("child.dob", "Date of birth"),
+                       ("trackingId", "Tracking ID"), ("registrationNumber", "Registration number"))
+
+
+def search_error_message(fields: tuple[str, ...], api_message: str) -> str:
+    """A one-line message naming the search inputs the API refused."""
+    names = [label for key, label in SEARCH_FIELD_LABELS if any(key in f for f in fields)]
+    if not names:
+        return f"The search was refused: {api_message}"
+    return f"Please correct the search: {', '.join(names)}."
+
+
 @dataclass(frozen=True)
 class SearchForm:
     """The search page's inputs."""

@@ -11,7 +11,8 @@ import pytest
 from faker import Faker
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-pytestmark = [pytest.mark.integration, pytest.mark.browser]
+# One worker runs this module, so it starts one sandbox and one Chromium.
+pytestmark = [pytest.mark.integration, pytest.mark.browser, pytest.mark.xdist_group("sandbox_web_pages")]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -152,6 +153,7 @@ def test_declare_search_and_register_a_birth(browser: Browser, sandbox_url: str)
 
 def test_future_date_of_birth_is_named_as_the_field_in_error(context: BrowserContext):
     page = login(context, "k.bwalya")
+    records_before = int(page.get_by_test_id("workqueue-total").inner_text())
     child = unique_child()
     declare_birth(page, child, (dt.date.today() + dt.timedelta(days=30)).isoformat())
     expect(page).to_have_url(re.compile(r"/declare/birth$"))
@@ -163,6 +165,21 @@ def test_future_date_of_birth_is_named_as_the_field_in_error(context: BrowserCon
     page.get_by_test_id("child-dob").fill("2024-02-29")
     page.get_by_test_id("declare-submit").click()
     expect(page.get_by_test_id("record-status")).to_have_text("DECLARED")
+    # The refused attempt and the corrected one made one record, not two.
+    page.get_by_test_id("nav-home").click()
+    expect(page.get_by_test_id("workqueue-total")).to_have_text(str(records_before + 1))
+    expect(page.get_by_test_id("workqueue-row").first.get_by_test_id("workqueue-row-name")).to_have_text(
+        f"{child[0]} {child[1]}")
+
+
+def test_search_refuses_an_impossible_date_and_an_empty_form(context: BrowserContext):
+    page = login(context, "k.mweene")
+    page.goto("/search?dob=2024-13-45")
+    expect(page.get_by_test_id("flash-error")).to_contain_text("Date of birth")
+    expect(page.get_by_test_id("search-total")).to_have_count(0)
+    page.get_by_test_id("search-dob").fill("")
+    page.get_by_test_id("search-submit").click()
+    expect(page.get_by_test_id("flash-error")).to_contain_text("Enter a name")
 
 
 def test_a_field_agent_forging_a_register_post_gets_an_error_message_not_a_crash(context: BrowserContext):
