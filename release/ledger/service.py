@@ -593,6 +593,12 @@ class Ledger:
                 return None
             return WebUser(row.email, row.role, row.password_hash, row.disabled, row.created_at)
 
+    def list_web_users(self) -> list[WebUser]:
+        """Return every web UI account, ordered by e-mail."""
+        with self._read() as s:
+            rows = s.scalars(select(WebUserRow).order_by(WebUserRow.email)).all()
+            return [WebUser(r.email, r.role, r.password_hash, bool(r.disabled), r.created_at) for r in rows]
+
     def set_web_user_disabled(self, email: str, disabled: bool, *, actor: str, now: datetime | None = None) -> None:
         """Disable or re-enable a web UI account."""
         at = _now(now)

@@ -229,6 +229,10 @@ def test_promotion_steps(ledger: Ledger) -> None:
 def test_web_users_never_audit_the_password_hash(ledger: Ledger) -> None:
     ledger.add_web_user("chair@example.org", "change-board", "$argon2id$secret-hash", actor="admin@example.org")
     assert ledger.get_web_user("chair@example.org").password_hash == "$argon2id$secret-hash"  # type: ignore[union-attr]
+    ledger.add_web_user("ops@example.org", "change-board", "$argon2id$other", actor="admin@example.org")
+    ledger.set_web_user_disabled("ops@example.org", True, actor="admin@example.org")
+    assert [(u.email, u.disabled) for u in ledger.list_web_users()] == [("chair@example.org", False),
+                                                                          ("ops@example.org", True)]
     with ledger.engine.connect() as conn:
         payloads = " ".join(conn.execute(text("SELECT payload FROM audit_events")).scalars())
     assert "secret-hash" not in payloads
