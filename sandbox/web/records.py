@@ -175,7 +175,8 @@ def record_view(document: Mapping[str, Any], user: User,
 
     `usernames` maps user ids to usernames for the history (the wire format carries only ids).
     """
-    actions = document.get("actions") if isinstance(document.get("actions"), list) else []
+    raw_actions = document.get("actions")
+    actions: list[Any] = raw_actions if isinstance(raw_actions, list) else []
     event_type = str(document.get("type", ""))
     declaration = merged_declaration(actions)
     status = current_status(event_type, actions)
@@ -215,12 +216,15 @@ class IndexRow:
     updated_at: str
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 def index_row(index: Mapping[str, Any]) -> IndexRow:
     """A table row from an EventIndex (search result)."""
-    declaration = index.get("declaration") if isinstance(index.get("declaration"), Mapping) else {}
+    declaration = _mapping(index.get("declaration"))
     subject = "deceased" if index.get("type") == "death" else "child"
-    legal = index.get("legalStatuses") if isinstance(index.get("legalStatuses"), Mapping) else {}
-    registered = legal.get("REGISTERED") if isinstance(legal.get("REGISTERED"), Mapping) else {}
+    registered = _mapping(_mapping(index.get("legalStatuses")).get("REGISTERED"))
     return IndexRow(
         event_id=str(index.get("id", "")),
         tracking_id=str(index.get("trackingId", "")),

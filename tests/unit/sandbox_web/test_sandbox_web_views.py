@@ -97,3 +97,9 @@ def test_index_row_reads_name_and_registration_number():
                      "declaration": BIRTH, "legalStatuses": {"DECLARED": None,
                                                              "REGISTERED": {"registrationNumber": "R9"}}})
     assert (row.name, row.registration_number, row.dob) == ("Chipo Banda", "R9", "2024-01-02")
+
+
+def test_search_errors_name_the_input_not_the_wire_path():
+    assert forms.search_error_message(("query.clauses[0].data.child.dob.term",), "not a date") == (
+        "Please correct the search: Date of birth.")
+    assert forms.search_error_message((), "bad query") == "The search was refused: bad query"
