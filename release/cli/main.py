@@ -84,7 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     verbose = "-v" in args or "--verbose" in args
     try:
-        cli.main(args=args, prog_name="release", standalone_mode=False)
+        # With standalone_mode=False click returns ctx.exit(code) instead of exiting: pass it on.
+        code = cli.main(args=args, prog_name="release", standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
         return 0
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
