@@ -1,0 +1,109 @@
+"""`release load run|compare|ab` against real sandbox processes with real locust subprocesses."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from sandbox.process import SandboxProcess
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.xdist_group("load")]
+
+EXPECTED = {"event.create", "event.actions.declare.request", "event.search", "event.actions.assignment.assign",
+            "event.actions.register.request", "event.get"}
+
+
+def test_clean_run_passes_and_writes_every_file(load_runs) -> None:
+    run = load_runs.clean
+    assert run.exit_code == 0, run.stdout + run.stderr
+    for name in ("stats.json", "histograms.json", "locust_stats.csv", "locust-report.html", "locust.log"):
+        assert (run.out / name).is_file(), name
+    stats = json.loads((run.out / "stats.json").read_text())
+    assert stats["schema"] == "crvs-release/load-stats/1" and stats["verdict"] == "PASSED"
+    assert stats["target"]["version"] == "2.0.0-sandbox"
+    assert stats["scenario"]["users"] == 20 and stats["scenario"]["weights"] == {
+        "registrar": 50, "searcher": 30, "reader": 20}
+    assert EXPECTED <= set(stats["procedures"])
+    assert {c["procedure"] for c in stats["slo"]["checks"]} == {"event.search", "event.actions.register.request", "*"}
+    hist = json.loads((run.out / "histograms.json").read_text())
+    for name, proc in stats["procedures"].items():
+        h = hist["procedures"][name]
+        assert sum(h["counts"]) == proc["count"] - proc["failures"]
+        assert proc["max_ms"] == max(h["values_ms"])
+
+
+def test_ab_detects_slow_search(load_runs) -> None:
+    run = load_runs.ab
+    assert run.exit_code == 1, run.stdout + run.stderr
+    comparison = json.loads((run.out / "comparison.json").read_text())
+    assert comparison["verdict"] == "FAIL"
+    assert comparison["procedures"]["event.search"]["verdict"] == "FAIL"
+    assert "event.search" in run.stdout
+    for side in ("baseline", "candidate"):
+        assert json.loads((run.out / side / "stats.json").read_text())["verdict"] in ("PASSED", "FAILED")
+
+
+def test_compare_clean_vs_slow_fails_naming_search(load_runs, run_cli: Callable) -> None:
+    result = run_cli("load", "compare", str(load_runs.clean.out), str(load_runs.ab.out / "candidate"),
+                     "--min-samples", "50")
+    assert result.exit_code == 1, result.stdout + result.stderr
+    assert "event.search" in result.stdout and "FAIL" in result.stdout
+
+
+def test_compare_two_clean_runs_does_not_fail(load_runs, run_cli: Callable, tmp_path: Path) -> None:
+    out = tmp_path / "cmp.json"
+    result = run_cli("load", "compare", str(load_runs.clean.out), str(load_runs.ab.out / "baseline"),
+                     "--min-samples", "50", "--out", str(out), "--format", "json")
+    assert result.exit_code in (0, 3), result.stdout + result.stderr
+    doc = json.loads(out.read_text())
+    assert doc["verdict"] in ("PASS", "INCONCLUSIVE") and json.loads(result.stdout) == doc
+
+
+def test_abort_on_fail_stops_the_run(load_runs) -> None:
+    run = load_runs.abort
+    assert run.exit_code == 1, run.stdout + run.stderr
+    stats = json.loads(run.stdout)
+    assert stats["slo"]["aborted"] is True and stats["verdict"] == "FAILED"
+    assert any("aborted early: event.search p95_ms" in e for e in stats["errors"])
+
+
+def test_corrupt_stats_file_is_one_clear_line(load_runs, run_cli: Callable, tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(load_runs.clean.out, broken)
+    (broken / "stats.json").write_text('{"schema": "crvs-release/load-stats/1", "scen')
+    result = run_cli("load", "compare", str(load_runs.clean.out), str(broken))
+    assert result.exit_code == 2
+    assert result.stderr.strip().count("\n") == 0 and "stats.json" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_mismatched_scenarios_are_bad_input(load_runs, run_cli: Callable) -> None:
+    result = run_cli("load", "compare", str(load_runs.clean.out), str(load_runs.abort.out))
+    assert result.exit_code == 2 and "scenarios differ" in result.stderr
+
+
+def test_stopped_target_is_error(run_cli: Callable, tmp_path: Path) -> None:
+    sandbox = SandboxProcess().start()
+    url = sandbox.url
+    sandbox.stop()
+    out = tmp_path / "down"
+    result = run_cli("load", "run", "--target", url, "--users", "2", "--duration", "5s", "--out", str(out))
+    assert result.exit_code == 2
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["verdict"] == "ERROR" and "unreachable" in stats["errors"][0]
+
+
+@pytest.mark.parametrize("args", [
+    ["--target", "http://10.1.2.3:7070"],
+    ["--target", "http://127.0.0.1:1", "--users", "0"],
+    ["--target", "http://127.0.0.1:1", "--duration", "soon"],
+    ["--target", "http://127.0.0.1:1", "--weights", "nobody=3"],
+])
+def test_bad_run_input_is_exit_2(run_cli: Callable, tmp_path: Path, args: list[str]) -> None:
+    result = run_cli("load", "run", "--out", str(tmp_path / "x"), *args)
+    assert result.exit_code == 2 and result.stderr.startswith("error: ")
+    assert not (tmp_path / "x" / "stats.json").exists()
