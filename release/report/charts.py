@@ -16,7 +16,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # before pyplot: never look for a display
 
-from matplotlib.figure import Figure  # noqa: E402  (must follow matplotlib.use)
+from matplotlib.figure import Figure
 
 CANDIDATE_COLOUR = "#1f5fa8"
 BASELINE_COLOUR = "#9aa5b1"
@@ -118,3 +118,20 @@ def latency_cdf_chart(procedure: str, series: Mapping[str, Mapping[str, Sequence
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize="small")
     return _svg(fig, f"cdf-{procedure}")
+
+
+def record_charts(evidence: Sequence[Mapping[str, object]]) -> dict[str, dict[str, object]]:
+    """SVG charts for each load evidence block of the change record: {gate: {"bars": svg|None, "cdfs": [svg]}}."""
+    out: dict[str, dict[str, object]] = {}
+    for block in evidence:
+        load = block.get("load")
+        if not isinstance(load, Mapping) or not load.get("available"):
+            continue
+        rows = [r for r in load.get("procedures", ()) if isinstance(r, Mapping) and r.get("p95_ms") is not None]
+        bars = latency_bar_chart([LatencyBar(str(r["procedure"]), float(r["p95_ms"]),
+                                             r.get("baseline_p95_ms"), r.get("slo_p95_ms")) for r in rows],
+                                 title=f"p95 latency per procedure: {block.get('gate')}") if rows else None
+        cdfs = [latency_cdf_chart(str(c["procedure"]), c["series"], slo_ms=c.get("slo_p95_ms"))
+                for c in load.get("cdfs", ()) if isinstance(c, Mapping)]
+        out[str(block.get("gate"))] = {"bars": bars, "cdfs": cdfs}
+    return out

@@ -1,0 +1,208 @@
+"""Cut a release candidate: version, release branch, rc tag, ledger rows, deploy, gates, report.
+
+How commits reach a candidate: ``prepare`` creates ``release/vX.Y.Z`` from HEAD only when it does not exist.
+Once it exists, the candidate is always the branch's head; prepare never moves it. To put a fix into the
+release, commit it on the release branch (or cherry-pick / merge it there) and run ``release prepare`` again:
+the new head gets the next ``-rc.N`` tag and earlier evidence becomes STALE by its commit binding. Running
+prepare again on the same head reuses the existing rc tag and candidate (idempotent). Prepare never commits,
+never force-pushes and never rewrites history; the changelog section is written under ``.release/reports/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from release.changelog import build_changelog, render_changelog
+from release.errors import InputError, LedgerConflict
+from release.gates import GateState
+from release.ledger import CandidateRecord
+from release.planning import VersionPlan, plan_version
+from release.workflow.context import Context
+from release.workflow.deploy import command_argv, run_command
+from release.workflow.gate_runner import GateOutcome, candidate_version, run_automated_gates
+from release.workflow.status import ReleaseView, evaluate_release
+from release.workflow.target import TargetIdentity, wait_for
+
+Progress = Callable[[str], None]
+
+
+def _silent(_: str) -> None:
+    return None
+
+
+@dataclass
+class PrepareResult:
+    """What prepare did (or, with dry_run, would do)."""
+
+    version: str
+    previous_version: str | None
+    branch: str
+    branch_created: bool
+    tag: str
+    rc: int
+    sha: str
+    tag_created: bool
+    dry_run: bool
+    planned: list[str] = field(default_factory=list)
+    deploys: list[dict[str, Any]] = field(default_factory=list)
+    gates: list[GateOutcome] = field(default_factory=list)
+    changelog_path: Path | None = None
+    reports: dict[str, str] = field(default_factory=dict)
+    view: ReleaseView | None = None
+
+    @property
+    def gates_ok(self) -> bool:
+        """True when no automated gate that ran ended other than PASSED."""
+        return all(g.state is GateState.PASSED for g in self.gates)
+
+    def to_json(self) -> dict[str, Any]:
+        """The `release prepare --json` shape."""
+        from release.workflow.status import view_json
+
+        return {"version": self.version, "previous_version": self.previous_version, "branch": self.branch,
+                "branch_created": self.branch_created, "tag": self.tag, "rc": self.rc, "sha": self.sha,
+                "tag_created": self.tag_created, "dry_run": self.dry_run, "planned": self.planned,
+                "deploys": self.deploys, "gates": [g.to_json() for g in self.gates],
+                "changelog": str(self.changelog_path) if self.changelog_path else None,
+                "reports": self.reports, "status": view_json(self.view) if self.view else None}
+
+
+def _candidate_plan(ctx: Context, bump: str, explicit: str | None) -> tuple[VersionPlan, bool]:
+    """Plan from HEAD; if the release branch exists, re-plan from its head (the candidate is the branch head)."""
+    plan = plan_version(ctx.config, ctx.git, bump=bump, explicit=explicit)
+    if ctx.git.branch_sha(plan.branch) is None:
+        return plan, True
+    return plan_version(ctx.config, ctx.git, explicit=str(plan.next_version), until=plan.branch), False
+
+
+def deploy_targets(ctx: Context) -> list[str]:
+    """Names of the targets the automated gates run against, in config order, without repeats."""
+    names: list[str] = []
+    for gate in ctx.config.gates.values():
+        if gate.automated and gate.target not in names:
+            names.append(gate.target)
+    return names
+
+
+def prepare(ctx: Context, *, bump: str = "auto", explicit: str | None = None, deploy: bool = True,
+            gates: bool = True, progress: Progress = _silent) -> PrepareResult:
+    """Cut (or reuse) the candidate at the release branch head, deploy it, run the automated gates, report."""
+    actor = ctx.require_actor()
+    if ctx.git.is_dirty():
+        raise InputError(f"{ctx.root}: the working tree has uncommitted or untracked changes; commit or stash them "
+                         "before preparing a release")
+    plan, new_branch = _candidate_plan(ctx, bump, explicit)
+    version, previous = str(plan.next_version), (str(plan.last_version) if plan.last_version else None)
+    sha = plan.head
+    result = PrepareResult(version=version, previous_version=previous, branch=plan.branch,
+                           branch_created=new_branch, tag=plan.rc_tag, rc=plan.rc, sha=sha,
+                           tag_created=not plan.rc_reused, dry_run=ctx.dry_run)
+    try:
+        existing = ctx.ledger.get_release(version)
+    except InputError:
+        existing = None
+    if existing is not None and existing.state.value not in ("PREPARED",):
+        raise LedgerConflict(f"release {version} is {existing.state.value}; it cannot take a new candidate")
+    progress(f"version {version} (from {previous or 'no production version'}, {plan.bump}); "
+             f"candidate {plan.rc_tag} at {sha[:12]} on {plan.branch}")
+    ctx.git.ensure_branch(plan.branch, sha)
+    ctx.git.create_tag(plan.rc_tag, sha, f"release candidate {plan.rc_tag}")
+    commits = ctx.git.commits_between(plan.last_tag, sha)
+    section = render_changelog(build_changelog(version, previous, commits, ctx.now().date()))
+    report_dir = ctx.reports_dir / plan.rc_tag
+    if ctx.dry_run:
+        result.planned.extend(ctx.git.planned())
+        if existing is None:
+            result.planned.append(f"ledger: record release {version} prepared by {actor}")
+        result.planned.append(f"ledger: record candidate {plan.rc_tag} at {sha[:12]} (reused if already recorded)")
+        result.planned.append(f"write changelog section to {report_dir / 'CHANGELOG.md'}")
+        for name in deploy_targets(ctx) if deploy else ():
+            target = ctx.config.targets[name]
+            if target.deploy:
+                argv = command_argv(target.deploy, version=candidate_version_text(version, plan.rc), commit=sha,
+                                    tag=plan.rc_tag)
+                result.planned.append(f"deploy to {name}: {' '.join(argv)}")
+            result.planned.append(f"wait up to {target.version_timeout_s:g}s for {target.url}/api/version to "
+                                  f"report {candidate_version_text(version, plan.rc)} or {sha[:12]}")
+        if gates:
+            result.planned.extend(f"run gate {g.name} ({g.kind})" for g in ctx.config.gates.values() if g.automated)
+        result.planned.append(f"render the report to {report_dir}/report.html and report.md")
+        return result
+    if existing is None:
+        # A concurrent prepare may record it first; the candidate below is idempotent per sha.
+        with contextlib.suppress(LedgerConflict):
+            ctx.ledger.create_release(version, preparer=actor, previous_version=previous, now=ctx.now())
+    candidate = ctx.ledger.add_candidate(version, rc=plan.rc, tag=plan.rc_tag, sha=sha, created_by=actor,
+                                         now=ctx.now())
+    result.rc, result.tag = candidate.rc, candidate.tag
+    report_dir = ctx.reports_dir / candidate.tag
+    report_dir.mkdir(parents=True, exist_ok=True)
+    result.changelog_path = report_dir / "CHANGELOG.md"
+    result.changelog_path.write_text(section, encoding="utf-8")
+    forced: dict[str, str] = {}
+    if deploy or gates:
+        forced = _deploy_and_wait(ctx, candidate, result, deploy=deploy, progress=progress)
+    if gates:
+        result.gates = run_automated_gates(ctx, candidate, forced_errors=forced, progress=progress)
+    result.view = evaluate_release(ctx, version)
+    result.reports = write_reports(ctx, result.view, section, report_dir)
+    progress(f"report: {result.reports.get('html')}")
+    return result
+
+
+def candidate_version_text(version: str, rc: int) -> str:
+    """'X.Y.Z-rc.N': what a target running the candidate reports."""
+    return f"{version}-rc.{rc}"
+
+
+def _deploy_and_wait(ctx: Context, candidate: CandidateRecord, result: PrepareResult, *, deploy: bool,
+                     progress: Progress) -> dict[str, str]:
+    """Deploy the candidate to each gate target and wait for it; target name -> reason its gates are ERROR."""
+    forced: dict[str, str] = {}
+    want = candidate_version(candidate)
+    for name in deploy_targets(ctx):
+        target = ctx.config.targets[name]
+        record: dict[str, Any] = {"target": name, "url": target.url}
+        if deploy and target.deploy:
+            argv = command_argv(target.deploy, version=want, commit=candidate.sha, tag=candidate.tag)
+            progress(f"deploy {candidate.tag} to {name}: {' '.join(argv)}")
+            outcome = run_command(argv, ctx.root, env=ctx.environ)
+            record.update(command=list(argv), exit_code=outcome.exit_code)
+            ctx.ledger.append_audit(ctx.actor or "release", "candidate.deployed", f"{candidate.version}/rc.{candidate.rc}",
+                                    {"target": name, "argv": list(argv), "exit_code": outcome.exit_code}, now=ctx.now())
+            if not outcome.ok:
+                forced[name] = f"deploy to {name} failed: {outcome.describe()}"
+                record["error"] = forced[name]
+                result.deploys.append(record)
+                progress(forced[name])
+                continue
+        progress(f"waiting up to {target.version_timeout_s:g}s for {name} to report {want}")
+        seen: TargetIdentity | None = wait_for(target.url, want, candidate.sha, target.version_timeout_s)
+        if seen is None:
+            forced[name] = (f"target never reported the candidate: {target.url}/api/version did not show {want} "
+                            f"or {candidate.sha[:12]} within {target.version_timeout_s:g}s")
+            record["error"] = forced[name]
+            progress(forced[name])
+        else:
+            record["reported"] = seen.to_json()
+        result.deploys.append(record)
+    return forced
+
+
+def write_reports(ctx: Context, view: ReleaseView, changelog: str, folder: Path) -> dict[str, str]:
+    """Render the change record as HTML and Markdown into folder; returns format -> path."""
+    from release.report import build_report_data, render
+
+    data = build_report_data(view, changelog=changelog, audit_head=ctx.ledger.audit_head(),
+                             generated_at=ctx.now())
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for fmt, name in (("html", "report.html"), ("md", "report.md")):
+        path = folder / name
+        path.write_text(render(data, fmt), encoding="utf-8")
+        paths[fmt] = str(path)
+    return paths

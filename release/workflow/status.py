@@ -1,0 +1,171 @@
+"""The checklist of a release: gate specs, facts and live target identities fed to the pure evaluate()."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from release import __version__
+from release.config import Config, GateConfig
+from release.gates import (
+    Checklist,
+    CriterionSpec,
+    EvidenceBinding,
+    GateKind,
+    GateSpec,
+    GateStatus,
+    ReleaseFacts,
+    evaluate,
+    iso_utc,
+)
+from release.ledger import CandidateRecord, ReleaseRecord
+from release.versioning import format_ref
+from release.workflow.context import Context
+from release.workflow.target import TargetIdentity, probe
+
+
+def gate_spec(gate: GateConfig) -> GateSpec:
+    """The decision-relevant view of one configured gate."""
+    return GateSpec(name=gate.name, kind=GateKind(gate.kind), config_hash=gate.config_hash(), role=gate.role,
+                    quorum=gate.quorum, criteria=tuple(CriterionSpec(c.id, c.text, c.verify) for c in gate.items),
+                    target=gate.target if gate.automated else None)
+
+
+def gate_specs(config: Config) -> tuple[GateSpec, ...]:
+    """Every configured gate as a GateSpec, in config order."""
+    return tuple(gate_spec(g) for g in config.gates.values())
+
+
+def release_facts(ctx: Context, release: ReleaseRecord, candidate: CandidateRecord) -> ReleaseFacts:
+    """Preparer, commit authors since the previous production version, and role members."""
+    since = None
+    if release.previous_version:
+        previous_tag = format_ref(ctx.config.release.tag, release.previous_version)
+        since = previous_tag if ctx.git.tag_sha(previous_tag) else None
+    authors = frozenset(ctx.git.authors_between(since, candidate.sha)) if ctx.git.resolve(candidate.sha) else frozenset()
+    roles = {role: frozenset(members) for role, members in ctx.config.roles.items()}
+    return ReleaseFacts(version=release.version, candidate_sha=candidate.sha, preparer=release.preparer,
+                        commit_authors=authors, roles=roles)
+
+
+def tool_version() -> str:
+    """The tool version evidence is bound to."""
+    return __version__
+
+
+def expected_binding(gate: GateConfig, candidate_sha: str, seen: TargetIdentity | None,
+                     target_url: str) -> EvidenceBinding | None:
+    """What current evidence of `gate` must be bound to; None when the target's identity is unknown."""
+    if seen is None:
+        return None
+    return EvidenceBinding(commit_sha=candidate_sha, config_hash=gate.config_hash(), target_url=target_url,
+                           target_version=seen.version, tool_version=tool_version())
+
+
+@dataclass(frozen=True)
+class ReleaseView:
+    """A release, its newest candidate, and its evaluated checklist."""
+
+    release: ReleaseRecord
+    candidate: CandidateRecord | None
+    facts: ReleaseFacts | None
+    specs: tuple[GateSpec, ...]
+    checklist: Checklist
+    targets: Mapping[str, TargetIdentity | None] = field(default_factory=dict)
+
+
+def resolve_release(ctx: Context, version: str | None) -> ReleaseRecord:
+    """The named release (a leading 'v' or the tag format is accepted), or the newest one."""
+    from release.errors import UnknownRelease
+
+    if version is None:
+        releases = ctx.ledger.list_releases()
+        if not releases:
+            raise UnknownRelease("no release in the ledger yet; run `release prepare` first")
+        return releases[-1]
+    return ctx.ledger.get_release(normalise_version(ctx, version))
+
+
+def normalise_version(ctx: Context, text: str) -> str:
+    """Accept 'X.Y.Z', 'vX.Y.Z' or the configured tag format; return 'X.Y.Z'."""
+    from release.errors import InvalidVersion
+    from release.versioning import parse_plain_version, parse_version_tag
+
+    text = text.strip()
+    tagged = parse_version_tag(text, ctx.config.release.tag)
+    if tagged is not None and not tagged.prerelease and not tagged.build:
+        return str(tagged)
+    try:
+        return str(parse_plain_version(text))
+    except InvalidVersion:
+        raise InvalidVersion(f"invalid version {text!r}: expected X.Y.Z, e.g. 1.2.0") from None
+
+
+def evaluate_release(ctx: Context, version: str | None = None) -> ReleaseView:
+    """Evaluate every gate of a release's newest candidate, probing each automated gate's target now."""
+    release = resolve_release(ctx, version)
+    specs = gate_specs(ctx.config)
+    candidate = ctx.ledger.latest_candidate(release.version)
+    if candidate is None:
+        checklist = Checklist((), promotable=False, blocking_reasons=("no candidate recorded for this release",))
+        return ReleaseView(release, None, None, specs, checklist)
+    facts = release_facts(ctx, release, candidate)
+    seen: dict[str, TargetIdentity | None] = {}
+    bindings: dict[str, EvidenceBinding | None] = {}
+    for gate in ctx.config.gates.values():
+        if not gate.automated:
+            continue
+        target = ctx.config.targets[gate.target]
+        if target.name not in seen:
+            seen[target.name] = probe(target.url)
+        bindings[gate.name] = expected_binding(gate, candidate.sha, seen[target.name], target.url)
+    checklist = evaluate(specs, facts, ctx.ledger.runs_for_release(release.version),
+                         ctx.ledger.decisions_for(release.version), ctx.ledger.waivers_for(release.version),
+                         bindings, ctx.now())
+    return ReleaseView(release, candidate, facts, specs, checklist, seen)
+
+
+def gate_status_json(status: GateStatus) -> dict[str, Any]:
+    """A JSON-able view of one checklist line (counts and ids only; no secrets)."""
+    run = status.evidence
+    evidence = None
+    if run is not None:
+        evidence = {
+            "run_id": run.id, "state": run.state.value, "commit": run.binding.commit_sha,
+            "candidate_sha": run.candidate_sha, "target_url": run.binding.target_url,
+            "target_version": run.binding.target_version, "tool_version": run.binding.tool_version,
+            "config_hash": run.binding.config_hash, "started_at": iso_utc(run.started_at),
+            "finished_at": iso_utc(run.finished_at) if run.finished_at else None,
+            "reason": run.summary.get("reason") if isinstance(run.summary, Mapping) else None,
+            "artifacts": [{"path": a.path, "sha256": a.sha256, "size": a.size, "kind": a.kind} for a in run.artifacts],
+        }
+    waiver = None
+    if status.waiver is not None:
+        w = status.waiver
+        waiver = {"actor": w.actor, "reason": w.reason, "expires_at": iso_utc(w.expires_at),
+                  "created_at": iso_utc(w.created_at)}
+    return {
+        "gate": status.gate, "kind": status.kind.value, "state": status.state.value,
+        "counts": status.state.counts, "reasons": list(status.reasons), "evidence": evidence,
+        "decisions": [{"kind": d.kind.value, "actor": d.actor, "role": d.role, "comment": d.comment,
+                       "criterion": d.criterion, "at": iso_utc(d.at)} for d in status.decisions],
+        "waiver": waiver,
+    }
+
+
+def view_json(view: ReleaseView) -> dict[str, Any]:
+    """The `release status --json` shape."""
+    cand = view.candidate
+    return {
+        "version": view.release.version,
+        "state": view.release.state.value,
+        "previous_version": view.release.previous_version,
+        "preparer": view.release.preparer,
+        "candidate": None if cand is None else {"rc": cand.rc, "tag": cand.tag, "sha": cand.sha,
+                                                "created_at": iso_utc(cand.created_at)},
+        "promotable": view.checklist.promotable,
+        "blocking_reasons": list(view.checklist.blocking_reasons),
+        "gates": [gate_status_json(g) for g in view.checklist.gates],
+        "targets": {name: (seen.to_json() if seen else None) for name, seen in view.targets.items()},
+    }
