@@ -10,6 +10,16 @@ from release.errors import ReleaseError
 
 # command name -> "module:attribute"; each module holds one command or group.
 COMMANDS: dict[str, str] = {
+    "prepare": "release.cli.prepare:command",
+    "gate": "release.cli.gate:command",
+    "sign-off": "release.cli.sign_off:command",
+    "approve": "release.cli.approve:command",
+    "accept": "release.cli.accept:command",
+    "waive": "release.cli.waive:command",
+    "status": "release.cli.status:command",
+    "promote": "release.cli.promote:command",
+    "rollback": "release.cli.rollback:command",
+    "demo": "release.cli.demo:command",
     "load": "release.cli.load:command",
     "audit": "release.cli.audit:command",
     "sandbox": "release.cli.sandbox:command",
