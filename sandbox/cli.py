@@ -55,10 +55,9 @@ def serve(host: str, port: int, db: str, client_id: str, client_secret: str, app
           latency: tuple[str, ...], error_rate: tuple[str, ...], defects: tuple[str, ...], crash_after: int | None,
           read_pool: int) -> None:
     """Run the sandbox server until Ctrl-C or SIGTERM."""
-    import uvicorn
-
     from sandbox.app import create_app, wrap_faults
     from sandbox.faults import FaultConfigError, build_faults
+    from sandbox.server import serve_forever
     from sandbox.settings import Settings, database_url, parse_client
 
     try:
@@ -87,10 +86,7 @@ def serve(host: str, port: int, db: str, client_id: str, client_secret: str, app
         click.echo("faults: " + json.dumps({"latency_ms": dict(faults.latency_ms), "error_rate": dict(faults.error_rate),
                                             "defects": sorted(faults.defects), "crash_after": faults.crash_after}))
     sys.stdout.flush()
-    config = uvicorn.Config(wrap_faults(app, faults), log_level="warning", access_log=False,
-                            timeout_graceful_shutdown=15, lifespan="on", backlog=2048)
-    server = uvicorn.Server(config)
-    server.run(sockets=[sock])
+    serve_forever(wrap_faults(app, faults), sock)
     click.echo("sandbox stopped")
 
 

@@ -1,0 +1,95 @@
+"""The seeder is deterministic, keeps registration numbers unique, and the main searches use indexes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sandbox_wire import Api, birth_declaration, client_token, registration_number
+
+from sandbox.process import SandboxProcess
+from sandbox.search import build_statements, parse_search
+from sandbox.seed import checksum, seed_database
+from sandbox.settings import database_url
+from sandbox.storage import Store
+
+pytestmark = pytest.mark.integration
+
+RECORDS = 2000
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("seed") / "a.db"
+    seed_database(database_url(path), records=RECORDS, seed=7, batch=500)
+    return path
+
+
+def test_same_seed_gives_identical_rows(seeded, tmp_path):
+    again = tmp_path / "b.db"
+    report = seed_database(database_url(again), records=RECORDS, seed=7, batch=700)
+    assert report["records"] == RECORDS
+    assert checksum(database_url(again)) == checksum(database_url(seeded))
+
+
+def test_other_seed_gives_other_rows(seeded, tmp_path):
+    other = tmp_path / "c.db"
+    seed_database(database_url(other), records=RECORDS, seed=8, batch=500)
+    assert checksum(database_url(other)) != checksum(database_url(seeded))
+
+
+def test_seed_cli_and_proportions(run_cli, tmp_path):
+    result = run_cli("sandbox", "seed", "--db", str(tmp_path / "cli.db"), "--records", "1000", "--seed", "3")
+    assert result.exit_code == 0, result.stderr
+    assert "seeded 1000 records" in result.stdout
+    store = Store(database_url(tmp_path / "cli.db"))
+    with store.read() as conn:
+        counts = dict(conn.exec_driver_sql("SELECT status, count(*) FROM event GROUP BY status").all())
+        types = dict(conn.exec_driver_sql("SELECT type, count(*) FROM event GROUP BY type").all())
+        actions = conn.exec_driver_sql("SELECT count(*) FROM action").scalar()
+    store.dispose()
+    assert set(counts) == {"CREATED", "NOTIFIED", "DECLARED", "REGISTERED", "ARCHIVED"}
+    assert 600 <= counts["REGISTERED"] <= 800 and 500 <= types["birth"] <= 700
+    assert actions > 3000  # complete histories, not bare rows
+
+
+def test_live_registrations_after_seeding_do_not_collide(seeded, tmp_path):
+    db = tmp_path / "live.db"
+    db.write_bytes(seeded.read_bytes())
+    with SandboxProcess(db) as proc:
+        api = Api(proc.url, client_token(proc.url))
+        seeded_hit = api.search([{"status": {"type": "exact", "term": "REGISTERED"}}], limit=1)["results"][0]
+        _, registered = api.registered_birth(birth_declaration("Mapalo", "Sakala"))
+        number = registration_number(registered)
+        found = api.search([{"legalStatuses.REGISTERED.registrationNumber": {"type": "exact", "term": number}}])
+        assert found["total"] == 1
+        assert number != seeded_hit["legalStatuses"]["REGISTERED"]["registrationNumber"]
+        assert api.search([], limit=1)["total"] == RECORDS + 1
+
+
+MAIN_QUERIES = {
+    "fuzzy name": [{"data": {"child.name": {"type": "fuzzy", "term": "Amina Otieno"}}}],
+    "registration number": [{"legalStatuses.REGISTERED.registrationNumber": {"type": "exact", "term": "RN0000000005"}}],
+    "dob and name": [{"data": {"child.dob": {"type": "exact", "term": "2024-03-14"},
+                               "child.name": {"type": "fuzzy", "term": "Amina"}}}],
+    "tracking id": [{"trackingId": {"type": "exact", "term": "BAAAAAA"}}],
+    "status": [{"status": {"type": "exact", "term": "DECLARED"}}],
+    "flags": [{"flags": {"anyOf": ["rejected"]}}],
+    "dob range": [{"data": {"deceased.dob": {"type": "range", "gte": "1950-01-01", "lte": "1950-12-31"}}}],
+}
+
+
+@pytest.mark.parametrize("name", MAIN_QUERIES)
+def test_main_searches_use_indexes_not_table_scans(seeded, name):
+    store = Store(database_url(seeded))
+    try:
+        with store.read() as conn:
+            query = parse_search({"query": {"type": "and", "clauses": MAIN_QUERIES[name]}})
+            for statement in build_statements(conn, query):
+                sql = str(statement.compile(conn, compile_kwargs={"literal_binds": True}))
+                plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql).all()]
+                scans = [line for line in plan if line.startswith("SCAN") and "USING" not in line]
+                assert not scans, plan
+                assert any("INDEX" in line for line in plan), plan
+    finally:
+        store.dispose()
