@@ -25,6 +25,9 @@ COMMANDS: dict[str, str] = {
     "sandbox": "release.cli.sandbox:command",
     "init": "release.cli.init:command",
     "version": "release.cli.version:command",
+    "report": "release.cli.report:command",
+    "serve": "release.cli.serve:command",
+    "users": "release.cli.users:command",
 }
 
 

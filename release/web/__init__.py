@@ -1,0 +1,1 @@
+"""The change-board web UI (`release serve`): releases, their change records, and approval forms."""
