@@ -99,6 +99,11 @@ def build_summary(outcomes: Sequence[TestOutcome], *, exit_status: int, target: 
                   cleanup: Mapping[str, int] | None = None) -> dict[str, Any]:
     """The `crvs-release/regression-summary/1` document."""
     status = decide_status(outcomes, exit_status, error)
+    if status == "error" and not error:
+        broken = [t for t in outcomes if t.outcome == "error" and t.reason.startswith("collection failed")]
+        error = (broken[0].reason if broken else "no test was collected" if not outcomes
+                 else f"the run broke (pytest exit status {exit_status})" if exit_status in _BROKEN_RUN - {5}
+                 else "no test passed (all skipped or deselected)")
     counts = {"total": len(outcomes), "passed": 0, "failed": 0, "errors": 0, "skipped": 0, "flaky": 0}
     markers = {m: {"passed": 0, "failed": 0, "skipped": 0, "flaky": 0} for m in MARKERS}
     for test in outcomes:
@@ -110,8 +115,8 @@ def build_summary(outcomes: Sequence[TestOutcome], *, exit_status: int, target: 
             markers[marker][per_marker] += 1
     failures = [{"nodeid": t.nodeid, "markers": list(t.markers), "reason": t.reason or t.outcome or ""}
                 for t in outcomes if t.outcome in ("failed", "error")]
-    if error:
-        failures.insert(0, {"nodeid": "<preflight>", "markers": [], "reason": error})
+    if error and not failures:
+        failures.insert(0, {"nodeid": "<run>", "markers": [], "reason": error})
     return {
         "schema": SUMMARY_SCHEMA,
         "status": status,

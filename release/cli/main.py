@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "load": "release.cli.load:command",
     "audit": "release.cli.audit:command",
     "sandbox": "release.cli.sandbox:command",
+    "regression": "release.cli.regression:command",
     "init": "release.cli.init:command",
     "version": "release.cli.version:command",
     "report": "release.cli.report:command",
