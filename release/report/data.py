@@ -50,6 +50,7 @@ def build_report_data(view: ReleaseView, *, changelog: str, audit_head: str, gen
         "state": view.release.state.value,
         "previous_version": view.release.previous_version,
         "preparer": view.release.preparer,
+        "prepared_at": iso_utc(view.release.created_at),
         "candidate": None if cand is None else {"rc": cand.rc, "tag": cand.tag, "sha": cand.sha},
         "verdict": "PROMOTABLE" if view.checklist.promotable else "BLOCKED",
         "blocking_reasons": list(view.checklist.blocking_reasons),

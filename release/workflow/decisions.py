@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from release.errors import InputError, UsageError
+from release.errors import DecisionInvalid, InputError, UsageError
 from release.gates import (
     Decision,
     DecisionKind,
@@ -60,23 +60,30 @@ def _gate(ctx: Context, name: str) -> GateSpec:
 
 
 def _decide(ctx: Context, kind: DecisionKind, spec: GateSpec, version: str, *, comment: str = "",
-            criterion: str | None = None) -> Recorded:
+            criterion: str | None = None, expected_sha: str | None = None,
+            report_hash: str | None = None) -> Recorded:
     actor = ctx.require_actor()
     _, candidate, facts = _target(ctx, version)
+    if expected_sha is not None and expected_sha != candidate.sha:
+        # The web form names the candidate the member read; a newer rc means they did not read this one.
+        raise DecisionInvalid(f"candidate {expected_sha[:12]} is no longer the newest ({candidate.tag} is); "
+                              "nothing recorded")
     now = ctx.now()
     # The same rule function the web UI calls; the ledger checks it again inside its write transaction.
     check_decision(kind, spec, actor, facts, ctx.ledger.decisions_for(facts.version, facts.candidate_sha), now,
                    criterion=criterion, comment=comment)
     decision = Decision(kind=kind, gate=spec.name, actor=actor, role=spec.role, candidate_sha=candidate.sha,
-                        comment=comment, at=now, criterion=criterion)
+                        comment=comment, at=now, report_hash=report_hash, criterion=criterion)
     ctx.ledger.record_decision(decision, spec=spec, facts=facts, now=now)
     return Recorded(facts.version, candidate.tag, candidate.sha, spec.name, kind.value, actor,
                     {"comment": comment, "criterion": criterion, "at": iso_utc(now)})
 
 
-def sign_off(ctx: Context, gate: str, version: str, *, comment: str = "") -> Recorded:
-    """Record a sign-off on a signoff gate by the acting person."""
-    return _decide(ctx, DecisionKind.SIGNOFF, _gate(ctx, gate), version, comment=comment)
+def sign_off(ctx: Context, gate: str, version: str, *, comment: str = "", expected_sha: str | None = None,
+             report_hash: str | None = None) -> Recorded:
+    """Record a sign-off on a signoff gate by the acting person (the web passes the sha and report it showed)."""
+    return _decide(ctx, DecisionKind.SIGNOFF, _gate(ctx, gate), version, comment=comment,
+                   expected_sha=expected_sha, report_hash=report_hash)
 
 
 def approval_gate(ctx: Context, name: str | None) -> GateSpec:
@@ -91,10 +98,11 @@ def approval_gate(ctx: Context, name: str | None) -> GateSpec:
 
 
 def approve(ctx: Context, version: str, *, gate: str | None = None, reject: bool = False,
-            comment: str = "") -> Recorded:
-    """Record an approval (or, with reject, a rejection) on an approval gate."""
+            comment: str = "", expected_sha: str | None = None, report_hash: str | None = None) -> Recorded:
+    """Record an approval (or, with reject, a rejection) on an approval gate (web: with the sha and report seen)."""
     kind = DecisionKind.REJECTION if reject else DecisionKind.APPROVAL
-    return _decide(ctx, kind, approval_gate(ctx, gate), version, comment=comment)
+    return _decide(ctx, kind, approval_gate(ctx, gate), version, comment=comment, expected_sha=expected_sha,
+                   report_hash=report_hash)
 
 
 def accept(ctx: Context, version: str, criterion: str, *, comment: str = "", gate: str | None = None) -> Recorded:
