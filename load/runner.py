@@ -315,8 +315,12 @@ def run_load(opts: RunOptions, on_progress: Callable[[dict[str, Any]], None] | N
 def run_ab(baseline: RunOptions, candidate: RunOptions,
            on_progress: Callable[[str, dict[str, Any]], None] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """Run the same scenario against two targets in the same time window."""
-    runs = [Run(o, (lambda p, label=label: on_progress(label, p)) if on_progress else None)
-            for label, o in (("baseline", baseline), ("candidate", candidate))]
+    def labelled(label: str) -> Callable[[dict[str, Any]], None] | None:
+        if on_progress is None:
+            return None
+        return lambda p: on_progress(label, p)
+
+    runs = [Run(baseline, labelled("baseline")), Run(candidate, labelled("candidate"))]
     for r in runs:
         r.start()
     try:

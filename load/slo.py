@@ -142,7 +142,7 @@ def load_slo_file(path: str | Path) -> SloPolicy:
 def default_slo(procedures: Iterable[str] | None = None) -> SloPolicy:
     """OpenCRVS's performance-test thresholds, limited to `procedures` when given."""
     wanted = set(procedures) if procedures is not None else None
-    thresholds = []
+    thresholds: list[Threshold] = []
     for names, limits in ((READS, _READ_LIMITS), (WRITES, _WRITE_LIMITS)):
         for name in names:
             if wanted is None or name in wanted:

@@ -42,10 +42,7 @@ def stats_document(*, target: Mapping[str, Any], scenario: Mapping[str, Any], st
                    procedures: Mapping[str, Any], slo: SloResult | None, aborted: bool,
                    errors: list[str]) -> dict[str, Any]:
     """The stats.json document; any run error makes the verdict ERROR, whatever the SLO said."""
-    if errors or slo is None:
-        verdict = "ERROR"
-    else:
-        verdict = slo.verdict
+    verdict = "ERROR" if errors or slo is None else slo.verdict
     slo_json = slo.to_json(aborted) if slo is not None else {"verdict": "ERROR", "aborted": aborted, "checks": []}
     if errors:
         slo_json["verdict"] = "ERROR" if slo is None or slo.verdict == "PASSED" else slo_json["verdict"]

@@ -6,7 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from load.slo import ERROR, FAILED, PASSED, SloError, abort_reasons, default_slo, evaluate, load_slo_file, parse_slo
+from load.slo import (
+    ERROR,
+    FAILED,
+    PASSED,
+    SloError,
+    abort_reasons,
+    default_slo,
+    evaluate,
+    load_slo_file,
+    parse_slo,
+)
 
 pytestmark = pytest.mark.unit
 
