@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -226,14 +227,47 @@ def fuzzy_tokens(conn: Connection, token: str) -> list[str]:
     return sorted(c for c in candidates if OSA.distance(c, token) <= 1)
 
 
+class FuzzyCache:
+    """Memoised fuzzy expansions; the writer bumps the generation whenever the vocabulary grows."""
+
+    def __init__(self, max_entries: int = 100_000) -> None:
+        self._entries: dict[str, list[str]] = {}
+        self._generation = 0
+        self._lock = threading.Lock()
+        self._max = max_entries
+
+    def expand(self, conn: Connection, token: str) -> list[str]:
+        """Vocabulary tokens within one edit of `token` (cached)."""
+        hit = self._entries.get(token)
+        if hit is not None:
+            return hit
+        generation = self._generation
+        found = fuzzy_tokens(conn, token)
+        with self._lock:
+            if generation == self._generation:
+                if len(self._entries) >= self._max:
+                    self._entries.clear()
+                self._entries[token] = found
+        return found
+
+    def vocabulary_grew(self) -> None:
+        """Forget every expansion: a new token may now be within one edit of a cached query token."""
+        with self._lock:
+            self._generation += 1
+            self._entries.clear()
+
+
+Expander = Callable[[Connection, str], list[str]]
+
+
 def _next_day(date: str) -> str:
     return (dt.date.fromisoformat(date) + dt.timedelta(days=1)).isoformat()
 
 
-def _name_condition(conn: Connection, term: NameTerm) -> ColumnElement[bool]:
+def _name_condition(conn: Connection, term: NameTerm, expand: Expander) -> ColumnElement[bool]:
     conditions: list[ColumnElement[bool]] = []
     for token in term.tokens:
-        matches = fuzzy_tokens(conn, token) if term.fuzzy else [token]
+        matches = expand(conn, token) if term.fuzzy else [token]
         if not matches:
             return false()
         token_match = name_parts.c.token == matches[0] if len(matches) == 1 else name_parts.c.token.in_(matches)
@@ -242,7 +276,7 @@ def _name_condition(conn: Connection, term: NameTerm) -> ColumnElement[bool]:
     return and_(*conditions)
 
 
-def _clause_condition(conn: Connection, clause: Clause) -> ColumnElement[bool]:
+def _clause_condition(conn: Connection, clause: Clause, expand: Expander) -> ColumnElement[bool]:
     conditions: list[ColumnElement[bool]] = []
     if clause.event_type:
         conditions.append(events.c.type == clause.event_type)
@@ -271,7 +305,7 @@ def _clause_condition(conn: Connection, clause: Clause) -> ColumnElement[bool]:
             if date.lte:
                 conditions.append(column <= date.lte)
     for name in clause.names:
-        conditions.append(_name_condition(conn, name))
+        conditions.append(_name_condition(conn, name, expand))
     if clause.flags_any:
         conditions.append(events.c.id.in_(select(event_flags.c.event_id)
                                           .where(event_flags.c.flag.in_(clause.flags_any))))
@@ -281,10 +315,11 @@ def _clause_condition(conn: Connection, clause: Clause) -> ColumnElement[bool]:
     return and_(*conditions) if conditions else true()
 
 
-def where_condition(conn: Connection, query: SearchQuery, created_before: str | None = None) -> ColumnElement[bool]:
+def where_condition(conn: Connection, query: SearchQuery, created_before: str | None = None,
+                    expand: Expander = fuzzy_tokens) -> ColumnElement[bool]:
     """The WHERE condition for a query (`created_before` hides newer records: the search defect)."""
     if query.clauses:
-        parts = [_clause_condition(conn, c) for c in query.clauses]
+        parts = [_clause_condition(conn, c, expand) for c in query.clauses]
         condition = and_(*parts) if query.combinator == "and" else or_(*parts)
     else:
         condition = true()
@@ -293,10 +328,10 @@ def where_condition(conn: Connection, query: SearchQuery, created_before: str | 
     return condition
 
 
-def build_statements(conn: Connection, query: SearchQuery,
-                     created_before: str | None = None) -> tuple[Select[Any], Select[Any]]:
+def build_statements(conn: Connection, query: SearchQuery, created_before: str | None = None,
+                     expand: Expander = fuzzy_tokens) -> tuple[Select[Any], Select[Any]]:
     """The page SELECT and the COUNT for a query."""
-    condition = where_condition(conn, query, created_before)
+    condition = where_condition(conn, query, created_before, expand)
     order = []
     for name, direction in query.sort:
         column = SORT_COLUMNS[name]
@@ -323,9 +358,10 @@ def index_document(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def run_search(conn: Connection, query: SearchQuery, created_before: str | None = None) -> dict[str, Any]:
+def run_search(conn: Connection, query: SearchQuery, created_before: str | None = None,
+               expand: Expander = fuzzy_tokens) -> dict[str, Any]:
     """Execute a query: {results: [EventIndex], total}."""
-    page, count = build_statements(conn, query, created_before)
+    page, count = build_statements(conn, query, created_before, expand)
     rows: Sequence[Mapping[str, Any]] = conn.execute(page).mappings().all()
     total = int(conn.execute(count).scalar_one())
     return {"results": [index_document(r) for r in rows], "total": total}

@@ -34,7 +34,7 @@ from sandbox.domain import (
 )
 from sandbox.errors import BadRequest, Forbidden, NotFound
 from sandbox.faults import Faults
-from sandbox.search import parse_search, run_search
+from sandbox.search import FuzzyCache, parse_search, run_search
 
 # Actions whose input may carry declaration data; the rest ignore it.
 DECLARING = {ActionType.NOTIFY: False, ActionType.DECLARE: True, ActionType.VALIDATE: True,
@@ -102,6 +102,7 @@ class RecordService:
         self.store = store
         self.faults = faults
         self._random = random.SystemRandom()
+        self.fuzzy = FuzzyCache()
 
     # -------------------------------------------------------------------------------------- helpers
     def _require(self, principal: Principal, scope: str) -> None:
@@ -151,7 +152,7 @@ class RecordService:
         if self.faults.has("search-ignores-new-records"):
             created_before = now_iso(dt.datetime.now(dt.UTC) - NEW_RECORD_WINDOW)
         with self.store.read() as conn:
-            return run_search(conn, query, created_before)
+            return run_search(conn, query, created_before, self.fuzzy.expand)
 
     # -------------------------------------------------------------------------------------- writes
     def create_event(self, principal: Principal, payload: Any) -> dict[str, Any]:
@@ -210,6 +211,15 @@ class RecordService:
     def apply_action(self, principal: Principal, action_type: ActionType, payload: Any,
                      event_id: str | None = None) -> dict[str, Any]:
         """event.actions.*: one action on one record; a repeated transactionId returns the stored result."""
+        grew: list[bool] = []
+        try:
+            return self._apply_action(principal, action_type, payload, event_id, grew)
+        finally:
+            if any(grew):
+                self.fuzzy.vocabulary_grew()
+
+    def _apply_action(self, principal: Principal, action_type: ActionType, payload: Any, event_id: str | None,
+                      grew: list[bool]) -> dict[str, Any]:
         self._require(principal, ACTION_SCOPE[action_type])
         if not isinstance(payload, Mapping):
             raise BadRequest("input: expected {eventId, transactionId, ...}", fields=["input"])
@@ -279,5 +289,5 @@ class RecordService:
             if set(new_state.flags) != set(state.flags):
                 storage.replace_flags(conn, event_id, new_state.flags)
             if declaration:
-                storage.replace_name_parts(conn, event_id, name_index(new_state.declaration))
+                grew.append(storage.replace_name_parts(conn, event_id, name_index(new_state.declaration)))
             return event_document({**row, **values}, actions)

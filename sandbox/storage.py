@@ -292,13 +292,13 @@ def replace_flags(conn: Connection, event_id: str, flags: Iterable[str]) -> None
         conn.execute(insert(event_flags), rows)
 
 
-def replace_name_parts(conn: Connection, event_id: str, parts: Sequence[tuple[str, str]]) -> None:
-    """Replace an event's name index rows and add any new tokens' deletion variants to the vocabulary."""
+def replace_name_parts(conn: Connection, event_id: str, parts: Sequence[tuple[str, str]]) -> bool:
+    """Replace an event's name index rows and add new tokens' deletion variants; True if the vocabulary grew."""
     from sandbox.domain import deletion_variants
 
     conn.execute(delete(name_parts).where(name_parts.c.event_id == event_id))
     if not parts:
-        return
+        return False
     conn.execute(insert(name_parts), [{"event_id": event_id, "field_id": f, "token": t} for f, t in parts])
     tokens = {t for _, t in parts}
     known = set(conn.execute(select(name_variants.c.token).where(name_variants.c.variant.in_(tokens),
@@ -306,6 +306,7 @@ def replace_name_parts(conn: Connection, event_id: str, parts: Sequence[tuple[st
     new_rows = [{"variant": v, "token": t} for t in sorted(tokens - known) for v in sorted(deletion_variants(t))]
     if new_rows:
         insert_ignore(conn, name_variants, new_rows)
+    return bool(new_rows)
 
 
 def insert_ignore(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:

@@ -1,0 +1,201 @@
+"""Benchmark: sandbox search and register latency with concurrent clients on a large seeded database.
+
+Usage: python benchmarks/sandbox_search.py [--records 1000000] [--clients 20] [--duration 30] [--db PATH] [--reuse-db]
+Targets: event.search p95 <= 150 ms, event.actions.register.request p95 <= 300 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sqlite3
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sandbox.process import SandboxProcess  # noqa: E402
+from sandbox.seed import seed_database  # noqa: E402
+from sandbox.settings import database_url  # noqa: E402
+
+SEARCH_P95_MS, REGISTER_P95_MS = 150.0, 300.0
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, int(round(q / 100 * len(ordered) + 0.5)) - 1))]
+
+
+def sample_terms(db: Path, count: int, seed: int) -> dict[str, list]:
+    """Names, registration numbers and DOB+name pairs taken from the seeded data (read directly)."""
+    conn = sqlite3.connect(db)
+    rng = random.Random(seed)
+    rows = conn.execute("SELECT declaration, registration_number, dob, type FROM event WHERE rowid IN "
+                        f"(SELECT abs(random()) % (SELECT max(rowid) FROM event) + 1 FROM event LIMIT {count * 3})"
+                        ).fetchall()
+    conn.close()
+    names, numbers, dob_names = [], [], []
+    for declaration, number, dob, kind in rows:
+        decl = json.loads(declaration)
+        key = "child.name" if kind == "birth" else "deceased.name"
+        name = decl.get(key)
+        if name:
+            first, last = name["firstname"], name["surname"]
+            typo = first[:1] + first[2:1] + first[1:] if len(first) < 4 else first[0] + first[2] + first[1] + first[3:]
+            names.append((key, f"{last} {typo}" if rng.random() < 0.5 else f"{typo} {last}"))
+            if dob:
+                dob_names.append((key, key.split(".")[0] + ".dob", dob, first))
+        if number:
+            numbers.append(number)
+    return {"names": names, "numbers": numbers, "dob_names": dob_names}
+
+
+class Recorder:
+    """Latencies per request name, thread-safe."""
+
+    def __init__(self) -> None:
+        self.samples: dict[str, list[float]] = {}
+        self.errors: dict[str, int] = {}
+        self.lock = threading.Lock()
+
+    def add(self, name: str, ms: float, ok: bool) -> None:
+        with self.lock:
+            self.samples.setdefault(name, []).append(ms)
+            if not ok:
+                self.errors[name] = self.errors.get(name, 0) + 1
+
+
+def trpc(http: httpx.Client, procedure: str, data: dict) -> httpx.Response:
+    return http.post(f"/events/{procedure}?batch=1", json={"0": {"json": data}})
+
+
+def prepare_declared(url: str, token: str, count: int, threads: int = 8) -> list[str]:
+    """Create and declare `count` birth records (not timed) for the register phase."""
+    out: list[str] = []
+    lock = threading.Lock()
+
+    def work(n: int) -> None:
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as http:
+            for i in range(n):
+                created = trpc(http, "event.create", {"transactionId": str(uuid.uuid4()), "type": "birth",
+                                                      "createdAtLocation": "bench"}).json()[0]["result"]["data"]["json"]
+                decl = {"child.name": {"firstname": "Bench", "surname": f"Load{i}"}, "child.gender": "male",
+                        "child.dob": "2024-01-01", "mother.name": {"firstname": "Ama", "surname": "Load"},
+                        "informant.relation": "MOTHER"}
+                trpc(http, "event.actions.declare.request", {"eventId": created["id"], "transactionId": str(uuid.uuid4()),
+                                                             "declaration": decl})
+                with lock:
+                    out.append(created["id"])
+
+    per = [count // threads + (1 if i < count % threads else 0) for i in range(threads)]
+    workers = [threading.Thread(target=work, args=(n,)) for n in per]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return out
+
+
+def drive(url: str, token: str, clients: int, duration: float, terms: dict[str, list], to_register: list[str],
+          recorder: Recorder) -> None:
+    """Clients alternate searches (name, registration number, DOB+name) and registrations until time is up."""
+    deadline = time.monotonic() + duration
+    queue_lock = threading.Lock()
+
+    def client(index: int) -> None:
+        rng = random.Random(index)
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as http:
+            while time.monotonic() < deadline:
+                roll = rng.random()
+                if roll < 0.25:
+                    with queue_lock:
+                        event_id = to_register.pop() if to_register else None
+                    if event_id is None:
+                        continue
+                    name, data = "event.actions.register.request", {"eventId": event_id, "type": "REGISTER",
+                                                                     "transactionId": str(uuid.uuid4())}
+                elif roll < 0.5:
+                    field, term = rng.choice(terms["names"])
+                    name, data = "event.search", {"query": {"type": "and", "clauses": [
+                        {"data": {field: {"type": "fuzzy", "term": term}}}]}, "limit": 10}
+                elif roll < 0.75:
+                    name, data = "event.search", {"query": {"type": "and", "clauses": [
+                        {"legalStatuses.REGISTERED.registrationNumber": {"type": "exact",
+                                                                          "term": rng.choice(terms["numbers"])}}]}}
+                else:
+                    field, dob_field, dob, first = rng.choice(terms["dob_names"])
+                    name, data = "event.search", {"query": {"type": "and", "clauses": [
+                        {"data": {dob_field: {"type": "exact", "term": dob},
+                                  field: {"type": "fuzzy", "term": first}}}]}, "limit": 10}
+                started = time.perf_counter()
+                try:
+                    ok = trpc(http, name, data).status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                recorder.add(name, (time.perf_counter() - started) * 1000, ok)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--duration", type=float, default=30.0)
+    parser.add_argument("--db", type=Path, default=Path("artifacts/sandbox-bench.db"))
+    parser.add_argument("--reuse-db", action="store_true", help="Skip seeding if the database exists.")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    args.db.parent.mkdir(parents=True, exist_ok=True)
+    if not (args.reuse_db and args.db.exists()):
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{args.db}{suffix}").unlink(missing_ok=True)
+        report = seed_database(database_url(args.db), records=args.records, seed=args.seed, batch=20000,
+                               progress=lambda m: print(m, flush=True))
+        print(f"seeding: {report['records']} records in {report['seconds']:.1f}s ({report['rate']:.0f} records/s)")
+    else:
+        print(f"seeding: reused {args.db}")
+    terms = sample_terms(args.db, 2000, args.seed)
+    with SandboxProcess(args.db, startup_timeout=120) as proc:
+        token = httpx.post(f"{proc.url}/auth/token", params={"grant_type": "client_credentials",
+                                                            "client_id": proc.client_id,
+                                                            "client_secret": proc.client_secret}).json()["access_token"]
+        budget = int(args.duration * args.clients * 4) + 200
+        started = time.perf_counter()
+        to_register = prepare_declared(proc.url, token, budget)
+        print(f"prepared {len(to_register)} declared records in {time.perf_counter() - started:.1f}s (not timed)")
+        recorder = Recorder()
+        drive(proc.url, token, args.clients, args.duration, terms, to_register, recorder)
+    print(f"\n{args.clients} clients, {args.duration:.0f}s, {args.records} seeded records")
+    print(f"{'request':40} {'count':>7} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
+    results = {}
+    for name, values in sorted(recorder.samples.items()):
+        p50, p95, p99 = (percentile(values, q) for q in (50, 95, 99))
+        results[name] = p95
+        print(f"{name:40} {len(values):7d} {recorder.errors.get(name, 0):6d} {p50:8.1f} {p95:8.1f} {p99:8.1f}")
+    search_ok = results.get("event.search", float("inf")) <= SEARCH_P95_MS
+    register_ok = results.get("event.actions.register.request", float("inf")) <= REGISTER_P95_MS
+    no_errors = not recorder.errors
+    verdict = "PASS" if search_ok and register_ok and no_errors else "FAIL"
+    print(f"{verdict}: search p95 {results.get('event.search', float('nan')):.1f} ms (<= {SEARCH_P95_MS:.0f}), "
+          f"register p95 {results.get('event.actions.register.request', float('nan')):.1f} ms "
+          f"(<= {REGISTER_P95_MS:.0f}), errors {sum(recorder.errors.values())}")
+    return 0 if verdict == "PASS" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
