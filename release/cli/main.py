@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "report": "release.cli.report:command",
     "serve": "release.cli.serve:command",
     "users": "release.cli.users:command",
+    "evidence": "release.cli.evidence:command",
 }
 
 
