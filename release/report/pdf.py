@@ -3,30 +3,24 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from release.errors import InputError
 
 
-def _no_network(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
-    """WeasyPrint URL fetcher that serves data: URIs only; the record must never reach out to a network."""
-    if url.startswith("data:"):
-        from weasyprint.urls import default_url_fetcher
-
-        result: dict[str, Any] = default_url_fetcher(url, *args, **kwargs)
-        return result
-    raise InputError(f"the change record refers to an external resource ({url.split(':', 1)[0]}:...); "
-                     "only inline data: URIs are allowed")
-
-
 def html_to_pdf(html: str) -> bytes:
-    """Render standalone HTML (inline CSS, SVG charts and data: images) to PDF bytes."""
+    """Render standalone HTML (inline CSS, SVG charts and data: images) to PDF bytes; any other URL is an error."""
     from weasyprint import HTML
+    from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
-    # WeasyPrint logs every refused fetch and CSS nicety at WARNING; the record needs none of that noise.
+    # WeasyPrint logs CSS niceties at WARNING; the record needs none of that noise on the terminal.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    pdf: bytes | None = HTML(string=html, base_url=None, url_fetcher=_no_network).write_pdf()
+    # Only data: URIs: the record must never reach a network or read local files while printing.
+    fetcher = URLFetcher(allowed_protocols={"data"}, fail_on_errors=True, timeout=5)
+    try:
+        pdf: bytes | None = HTML(string=html, base_url=None, url_fetcher=fetcher).write_pdf()
+    except FatalURLFetchingError as exc:
+        raise InputError(f"the change record refers to a resource that is not inline: {exc}") from exc
     if not pdf:
         raise InputError("WeasyPrint produced an empty PDF")
     return pdf

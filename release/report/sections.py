@@ -180,8 +180,10 @@ def criteria_section(criteria: Sequence[Mapping[str, Any]], gates: Sequence[Mapp
         summary = (files.get(g["gate"]) or {}).get("summary")
         if not g.get("evidence") or not isinstance(summary, Mapping):
             continue
-        passed.update(str(n) for n in summary.get("passed_nodeids") or [])
         failed.update(str(f.get("nodeid")) for f in summary.get("failures") or [] if isinstance(f, Mapping))
+        if g.get("state") != "PASSED":
+            continue  # a pass counts only from current, passing evidence (not STALE, ERROR or INCONCLUSIVE)
+        passed.update(str(n) for n in summary.get("passed_nodeids") or [])
     attest = {(g["gate"], d.get("criterion")): d for g in gates for d in g.get("decisions", ())
               if d.get("kind") == "acceptance"}
     rows = []
