@@ -1,0 +1,36 @@
+"""Fault config parsing from flags and env."""
+
+from __future__ import annotations
+
+import pytest
+
+from sandbox.faults import FaultConfigError, build_faults
+
+pytestmark = pytest.mark.unit
+
+
+def test_flags_and_env_merge_with_flags_winning():
+    faults = build_faults(["event.search=+250"], ["event.get=0.5"], ["no-idempotency"], None,
+                          env={"SANDBOX_LATENCY": "event.search=100,event.get=50", "SANDBOX_DEFECTS": "drop-field:child.dob",
+                               "SANDBOX_CRASH_AFTER": "7"})
+    assert faults.latency_for("event.search") == 250 and faults.latency_for("event.get") == 50
+    assert faults.latency_for("event.create") == 0
+    assert faults.error_rate_for("event.get") == 0.5
+    assert faults.has("no-idempotency") and faults.dropped_fields == {"child.dob"}
+    assert faults.crash_after == 7
+
+
+def test_bare_plus_latency_applies_to_every_procedure():
+    assert build_faults(["+40"], env={}).latency_for("event.create") == 40
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"latency": ["event.search=fast"]}, "--latency"),
+    ({"error_rate": ["event.search=2"]}, "between 0 and 1"),
+    ({"defects": ["faster"]}, "unknown defect"),
+    ({"defects": ["drop-field:"]}, "unknown defect"),
+    ({"crash_after": 0}, "--crash-after"),
+])
+def test_bad_fault_values_are_refused(kwargs, message):
+    with pytest.raises(FaultConfigError, match=message):
+        build_faults(env={}, **kwargs)
