@@ -20,9 +20,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sandbox.process import SandboxProcess  # noqa: E402
-from sandbox.seed import seed_database  # noqa: E402
-from sandbox.settings import database_url  # noqa: E402
+from sandbox.process import SandboxProcess
+from sandbox.seed import seed_database
+from sandbox.settings import database_url
 
 SEARCH_P95_MS, REGISTER_P95_MS = 150.0, 300.0
 
@@ -32,7 +32,7 @@ def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, int(round(q / 100 * len(ordered) + 0.5)) - 1))]
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
 
 
 def sample_terms(db: Path, count: int, seed: int) -> dict[str, list]:

@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sandbox.auth import Auth, Principal
 from sandbox.domain import ActionType
-from sandbox.errors import ApiError, BadRequest, InjectedFault, NotFound, Unauthorized
+from sandbox.errors import ApiError, BadRequest, InjectedFault, NotFound
 from sandbox.faults import Faults
 from sandbox.service import RecordService
 from sandbox.settings import Settings

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Index, insert, select, text
+from sqlalchemy import Connection, Index, select, text
 from sqlalchemy.exc import IntegrityError
 
 from sandbox import storage
@@ -179,11 +179,17 @@ def _record(i: int, seed: int, rng: random.Random, pool: NamePool, batch: _Batch
 
 
 def _flush(conn: Connection, batch: _Batch) -> None:
+    """Plain DBAPI executemany: SQLAlchemy's per-row parameter processing would dominate a bulk load."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     for table, rows in ((storage.events, batch.events), (storage.actions, batch.actions),
                         (storage.event_flags, batch.flags), (storage.name_parts, batch.names),
                         (storage.registration_numbers, batch.numbers)):
-        if rows:
-            conn.execute(insert(table), rows)
+        if not rows:
+            continue
+        names = [c.name for c in table.columns]
+        sql = (f'INSERT INTO "{table.name}" ({", ".join(chr(34) + n + chr(34) for n in names)}) '
+               f'VALUES ({", ".join([mark] * len(names))})')
+        conn.exec_driver_sql(sql, [tuple(row.get(n) for n in names) for row in rows])
 
 
 def _drop_indexes(conn: Connection) -> None:

@@ -36,7 +36,7 @@ def _lifecycle(sandbox, event_type, declaration):
 @pytest.mark.parametrize("event_type,declaration", [("birth", birth_declaration("Lubuto", "Zulu")),
                                                     ("death", death_declaration("Mulenga", "Tembo"))])
 def test_full_lifecycle_create_declare_assign_register_print(sandbox, event_type, declaration):
-    created, declared, registered, printed, fetched, registrar = _lifecycle(sandbox, event_type, declaration)
+    created, _declared, registered, _printed, fetched, registrar = _lifecycle(sandbox, event_type, declaration)
     assert created["type"] == event_type and created["trackingId"][0] == event_type[0].upper()
     assert [a["type"] for a in fetched["actions"]] == ["CREATE", "DECLARE", "ASSIGN", "REGISTER",
                                                         "PRINT_CERTIFICATE"]
