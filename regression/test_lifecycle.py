@@ -8,6 +8,7 @@ import pytest
 
 from crvs_client import Conflict, current_state
 from regression.data import Record, register_record
+from regression.expect import refused
 
 pytestmark = pytest.mark.registration
 
@@ -130,16 +131,14 @@ def test_archived_record_cannot_be_registered(registration_agent, registrar, new
     record = new_birth()
     registration_agent.assign(record.id)
     registration_agent.archive(record.id)
-    with pytest.raises(Conflict):
-        registrar.register(record.id)
+    refused(lambda: registrar.register(record.id), Conflict, "an archived record must not be registrable")
     assert current_state(registrar.get_event(record.id)).status == "ARCHIVED", \
         "an archived record must not be registrable"
 
 
 def test_registered_record_cannot_be_registered_again(registered_birth, registrar):
     record = registered_birth()
-    with pytest.raises(Conflict):
-        registrar.register(record.id)
+    refused(lambda: registrar.register(record.id), Conflict, "a registered record must not be registered twice")
     numbers = [a.get("registrationNumber") for a in registrar.get_event(record.id)["actions"] if a["type"] == "REGISTER"]
     assert len(numbers) == 1, "a registered record must not be registered twice"
 
@@ -147,8 +146,8 @@ def test_registered_record_cannot_be_registered_again(registered_birth, registra
 def test_certificate_needs_a_registered_record(registrar, new_birth):
     record = new_birth()
     registrar.assign(record.id)
-    with pytest.raises(Conflict):
-        registrar.print_certificate(record.id)
+    refused(lambda: registrar.print_certificate(record.id), Conflict,
+            "a certificate must not be printed for a record that is not registered")
     assert "PRINT_CERTIFICATE" not in current_state(registrar.get_event(record.id)).action_types(), \
         "a certificate must not be printed for a record that is not registered"
 
@@ -156,8 +155,8 @@ def test_certificate_needs_a_registered_record(registrar, new_birth):
 def test_record_assigned_to_another_user_cannot_be_registered(registration_agent, registrar, new_birth):
     record = new_birth()
     registration_agent.assign(record.id)
-    with pytest.raises(Conflict):
-        registrar.register(record.id)
+    refused(lambda: registrar.register(record.id), Conflict,
+            "a record assigned to somebody else must not be registered")
     assert current_state(registrar.get_event(record.id)).status == "DECLARED", \
         "a record assigned to somebody else must not be registered"
 

@@ -10,6 +10,7 @@ import pytest
 from crvs_client import BadRequest, NotFound, current_state
 from crvs_client.client import exact, new_transaction_id
 from regression.data import full_name
+from regression.expect import refused
 
 pytestmark = pytest.mark.integrity
 
@@ -131,10 +132,10 @@ def test_malformed_envelope_is_400_not_500(crvs, field_agent):
 
 
 def test_unknown_procedure_is_404(field_agent):
-    with pytest.raises(NotFound):
-        field_agent.mutation("event.actions.teleport.request", {"eventId": "x", "transactionId": "y"})
+    refused(lambda: field_agent.mutation("event.actions.teleport.request", {"eventId": "x", "transactionId": "y"}),
+            NotFound, "an unknown tRPC procedure must answer 404")
 
 
 def test_unknown_record_is_404(field_agent):
-    with pytest.raises(NotFound):
-        field_agent.get_event("00000000-0000-4000-8000-00000000dead")
+    refused(lambda: field_agent.get_event("00000000-0000-4000-8000-00000000dead"), NotFound,
+            "event.get of a record that does not exist must answer 404")
