@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
 import struct
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import httpx
 
 from release.gates import EvidenceBinding, GateState
 from release.ledger import Ledger
@@ -172,3 +179,78 @@ def build_board_project(tmp_path: Path) -> BoardProject:
              [(ldir / "stats.json", "load"), (ldir / "histograms.json", "load"), (ldir / "comparison.json", "load")],
              port, 20)
     return BoardProject(repo, sha, tag)
+
+
+PASSWORD = "correct horse battery"
+SECRET_VALUE = "s3cr3t-client-value-never-shown"
+
+
+def cli_env(home: Path) -> dict[str, str]:
+    """A clean environment for the CLI, with the target's secret set (it must never be rendered)."""
+    keep = ("PATH", "LANG", "LC_ALL", "TMPDIR")
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    env.update(HOME=str(home), PYTHONUNBUFFERED="1", NO_COLOR="1", CRVS_STAGING_SECRET=SECRET_VALUE,
+               RELEASE_ACTOR="admin@example.org")
+    return env
+
+
+def release_cli(project: BoardProject, env: dict[str, str], *args: str, input: str | None = None,
+                timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run `release ...` in the project."""
+    return subprocess.run([sys.executable, "-m", "release.cli.main", *args], cwd=project.path, env=env, input=input,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@dataclass
+class Board:
+    """A running change board: its URL, project and CLI environment."""
+
+    url: str
+    project: BoardProject
+    env: dict[str, str]
+
+    def audit_count(self) -> int:
+        """How many audit events the ledger holds."""
+        with self.project.ledger() as ledger:
+            return len(ledger.audit_events())
+
+    def decisions(self) -> list:
+        """Every recorded decision of the release."""
+        with self.project.ledger() as ledger:
+            return ledger.decisions_for("1.1.0")
+
+
+def start_board(tmp_path: Path) -> Iterator[Board]:
+    """Build the project, add accounts, start `release serve --port 0` and stop it afterwards."""
+    project = build_board_project(tmp_path)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = cli_env(home)
+    for email, role in ((BOARD[0], "change-board"), (BOARD[1], "change-board"), (PREPARER, "change-board"),
+                        (QA, "qa-lead")):
+        done = release_cli(project, env, "users", "add", email, "--role", role, input=PASSWORD + "\n")
+        assert done.returncode == 0, done.stderr
+    proc = subprocess.Popen([sys.executable, "-m", "release.cli.main", "serve", "--port", "0", "--insecure-cookies"],
+                            cwd=project.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        match = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
+        assert match, f"no URL printed: {line!r} {proc.stderr.read() if proc.poll() is not None else ''}"
+        url = match.group(1)
+        for _ in range(200):
+            try:
+                if httpx.get(url + "healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+        yield Board(url, project, env)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+

@@ -70,14 +70,17 @@ def create_app(settings: ServeSettings) -> Starlette:
                 return fn(*args, **kwargs)
         return await run_in_threadpool(locked)
 
-    def page(request: Request, name: str, status: int = 200, *, sess: WebSession | None = None,
+    def page(request: Request, name: str, code: int = 200, *, sess: WebSession | None = None,
              **values: Any) -> HTMLResponse:
-        flash = None
+        flash, logout = None, ""
         if sess is not None:
             flash, sess.flash = sess.flash, None
+            if sess.email:
+                logout = sessions.issue_form_token(sess, "logout")
         html = _templates().get_template(name).render(user=sess.email if sess else None,
-                                                      role=sess.role if sess else None, flash=flash, **values)
-        return HTMLResponse(html, status_code=status)
+                                                      role=sess.role if sess else None, flash=flash,
+                                                      logout_token=logout, **values)
+        return HTMLResponse(html, status_code=code)
 
     def set_cookie(response: Response, value: str) -> None:
         response.set_cookie(SESSION_COOKIE, value, httponly=True, samesite="strict", secure=settings.secure_cookies,
@@ -162,15 +165,12 @@ def create_app(settings: ServeSettings) -> Starlette:
                                secure=settings.secure_cookies)
         return response
 
-    def logout_token(sess: WebSession) -> str:
-        return sessions.issue_form_token(sess, "logout")
-
     async def index(request: Request) -> Response:
         sess = await logged_in(request)
         if sess is None:
             return to_login(request)
         rows = await work(board.release_rows, settings.project)
-        return page(request, "releases.html.j2", sess=sess, releases=rows, logout_token=logout_token(sess))
+        return page(request, "releases.html.j2", sess=sess, releases=rows)
 
     async def release_page(request: Request) -> Response:
         sess = await logged_in(request)
@@ -183,7 +183,7 @@ def create_app(settings: ServeSettings) -> Starlette:
             return refuse(request, 404 if isinstance(exc, InputError) else 400, str(exc), sess)
         forms = [dict(f, csrf_token=sessions.issue_form_token(sess, _purpose(version, f["gate"], f["action"])))
                  for f in view["forms"]]
-        return page(request, "release.html.j2", sess=sess, view=view, forms=forms, logout_token=logout_token(sess))
+        return page(request, "release.html.j2", sess=sess, view=view, forms=forms)
 
     async def report_file(request: Request) -> Response:
         sess = await logged_in(request)
