@@ -42,11 +42,12 @@ def suite_env() -> dict[str, str]:
 def run_suite(tmp_path: Path) -> Callable[..., SuiteRun]:
     """Run `python -m pytest regression -p regression.plugin ...` as a subprocess; return its summary."""
 
-    def run(*args: str, paths: tuple[str, ...] = ("regression",), timeout: float = 300) -> SuiteRun:
+    def run(*args: str, paths: tuple[str, ...] = ("regression",), env: dict[str, str] | None = None,
+            timeout: float = 300) -> SuiteRun:
         summary_path = tmp_path / f"summary-{len(list(tmp_path.glob('summary-*')))}.json"
         argv = [sys.executable, "-m", "pytest", *paths, "-p", "regression.plugin", "-q", "-p", "no:randomly",
                 "--crvs-summary", str(summary_path), *args]
-        proc = subprocess.run(argv, cwd=str(REPO_ROOT), env=suite_env(), capture_output=True, text=True,
+        proc = subprocess.run(argv, cwd=str(REPO_ROOT), env={**suite_env(), **(env or {})}, capture_output=True, text=True,
                               timeout=timeout, stdin=subprocess.DEVNULL)
         summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
         return SuiteRun(proc.returncode, summary, proc.stdout + proc.stderr)
