@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -96,6 +99,12 @@ def open_context(start: Path | None = None, *, actor: str | None = None, dry_run
                       ledger=None, actor=None, dry_run=dry_run, environ=env)  # type: ignore[arg-type]
     if not dry_run:
         context.ensure_state_dir()
-    context.ledger = Ledger.open(env.get("RELEASE_LEDGER_URL") or None, root)
+    url = env.get("RELEASE_LEDGER_URL") or None
+    if dry_run and url is None and not (root / STATE_DIR / "ledger.db").exists():
+        # A dry run must not create the ledger: plan against an empty, throwaway one instead.
+        scratch = Path(tempfile.mkdtemp(prefix="release-dry-run-"))
+        atexit.register(shutil.rmtree, scratch, True)
+        url = f"sqlite:///{scratch / 'ledger.db'}"
+    context.ledger = Ledger.open(url, root)
     context.actor = resolve_actor(actor, env, context.git)
     return context

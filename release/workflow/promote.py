@@ -173,7 +173,7 @@ class _Steps:
     """The promotion steps; each returns (ok, detail) and is idempotent on its own."""
 
     def __init__(self, ctx: Context, version: str, tag: str, sha: str, actor: str, progress: Progress) -> None:
-        self.ctx, self.version, self.tag, self.sha, self.actor, self.progress = ctx, version, tag, sha, actor, progress
+        self.ctx, self.version, self.final_tag, self.sha, self.actor, self.progress = ctx, version, tag, sha, actor, progress
         self.branch = ctx.config.release.production_branch
         self.target = production_target(ctx)
 
@@ -185,8 +185,8 @@ class _Steps:
         return {}
 
     def tag(self) -> tuple[bool, dict[str, Any]]:
-        created = self.ctx.git.create_tag(self.tag, self.sha, f"release {self.version}")
-        return True, {"tag": self.tag, "sha": self.sha, "created": created}
+        created = self.ctx.git.create_tag(self.final_tag, self.sha, f"release {self.version}")
+        return True, {"tag": self.final_tag, "sha": self.sha, "created": created}
 
     def production_branch(self) -> tuple[bool, dict[str, Any]]:
         detail = self.started_detail("production-branch")
@@ -200,11 +200,11 @@ class _Steps:
         template = target.promote or target.deploy
         if not template:
             return True, {"skipped": f"target {target.name} has no promote or deploy command"}
-        argv = command_argv(template, version=self.version, commit=self.sha, tag=self.tag)
+        argv = command_argv(template, version=self.version, commit=self.sha, tag=self.final_tag)
         self.progress(f"deploy: {' '.join(argv)}")
         outcome = run_command(argv, self.ctx.root, env=self.ctx.environ)
         detail: dict[str, Any] = {"target": target.name, "url": target.url, "template": template,
-                                  "version": self.version, "commit": self.sha, "tag": self.tag,
+                                  "version": self.version, "commit": self.sha, "tag": self.final_tag,
                                   "exit_code": outcome.exit_code}
         if not outcome.ok:
             return False, {**detail, "reason": outcome.describe()}
@@ -224,7 +224,7 @@ class _Steps:
                    if e.action == "release.promoted" and e.subject == self.version]
         if not already:
             self.ctx.ledger.append_audit(self.actor, "release.promoted", self.version,
-                                         {"tag": self.tag, "sha": self.sha, "branch": self.branch}, now=self.ctx.now())
+                                         {"tag": self.final_tag, "sha": self.sha, "branch": self.branch}, now=self.ctx.now())
         self.ctx.ledger.set_release_state(self.version, ReleaseState.PROMOTED, actor=self.actor, now=self.ctx.now())
         return True, {"event": "release.promoted"}
 

@@ -9,6 +9,7 @@ from typing import Any
 from release import __version__
 from release.config import Config, GateConfig
 from release.gates import (
+    DEFAULT_WAIVER_ROLE,
     Checklist,
     CriterionSpec,
     EvidenceBinding,
@@ -25,9 +26,16 @@ from release.workflow.context import Context
 from release.workflow.target import TargetIdentity, probe
 
 
+#: Who accepts criteria when a criteria gate names no role (release.toml has no `role` key for criteria gates yet).
+CRITERIA_DEFAULT_ROLE = DEFAULT_WAIVER_ROLE
+
+
 def gate_spec(gate: GateConfig) -> GateSpec:
     """The decision-relevant view of one configured gate."""
-    return GateSpec(name=gate.name, kind=GateKind(gate.kind), config_hash=gate.config_hash(), role=gate.role,
+    role = gate.role
+    if gate.kind == GateKind.CRITERIA.value and role is None:
+        role = str(gate.options.get("role") or CRITERIA_DEFAULT_ROLE)
+    return GateSpec(name=gate.name, kind=GateKind(gate.kind), config_hash=gate.config_hash(), role=role,
                     quorum=gate.quorum, criteria=tuple(CriterionSpec(c.id, c.text, c.verify) for c in gate.items),
                     target=gate.target if gate.automated else None)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -21,9 +22,10 @@ QA = "qa@example.org"
 BOARD = ("chair@example.org", "ops@example.org", "registrar-general@example.org")
 AUTHOR = "dev@example.org"
 
-# A check that writes JUnit XML; it fails when checks/verdict (as committed) says "fail".
+# A check that writes JUnit XML; it fails when CHECK_VERDICT=fail.
 CHECK_SCRIPT = '''import pathlib, sys
-verdict = pathlib.Path("checks/verdict").read_text().strip() if pathlib.Path("checks/verdict").exists() else "pass"
+import os
+verdict = os.environ.get("CHECK_VERDICT") or "pass"
 out = pathlib.Path(sys.argv[1]); out.parent.mkdir(parents=True, exist_ok=True)
 failure = '<failure message="boom">assert False</failure>' if verdict == "fail" else ""
 out.write_text('<?xml version="1.0"?><testsuite name="checks" tests="2">'
@@ -68,8 +70,8 @@ items = [{{ id = "AC-1", text = "A registrar can find a record by registration n
 
 [roles]
 qa-lead = ["{QA}"]
-change-board = {list(BOARD)!r}
-release-manager = ["{PREPARER}", "waiver@example.org"]
+change-board = {[*BOARD, PREPARER, AUTHOR]!r}
+release-manager = ["{PREPARER}", "{BOARD[2]}"]
 {extra}'''.replace("'", '"')
 
 
@@ -109,36 +111,100 @@ class ReleaseRepo:
             db.close()
 
 
+def build_release_repo(base: Path, env_base: dict[str, str], *, production: bool = False,
+                       name: str = "crvs") -> ReleaseRepo:
+    """A repository with v1.0.0 on production, then a feat and a fix on main; sandboxes run from base/<name>-run."""
+    run_dir = base / f"{name}-run"
+    staging_port = free_port()
+    write_environment(run_dir, "staging", staging_port)
+    production_port = None
+    if production:
+        production_port = free_port()
+        write_environment(run_dir, "production", production_port)
+    files = {"release.toml": release_toml(staging_port, production_port=production_port),
+             "scripts/deploy": deploy_script_text(run_dir), "scripts/check.py": CHECK_SCRIPT,
+             ".gitignore": "build/\n"}
+    repo = make_repo(base / name, [Commit("chore: initial import", files=files, author=AUTHOR),
+                                   Commit("feat(search): search by registration number", author=AUTHOR),
+                                   Commit("fix(registration): keep the informant's relationship", author=AUTHOR)],
+                     tags={"v1.0.0": 0}, production_branch_at=0)
+    os.chmod(repo.path / "scripts" / "deploy", 0o755)
+    repo.git("add", "--chmod=+x", "scripts/deploy")
+    repo.git("commit", "--quiet", "-m", "chore: make the deploy script executable", author=AUTHOR)
+    env = dict(env_base)
+    env.update(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull, PYTHONPATH=str(REPO_ROOT),
+               RELEASE_ACTOR=PREPARER)
+    return ReleaseRepo(repo, run_dir, env)
+
+
+def clone_release_repo(source: ReleaseRepo, dest: Path) -> ReleaseRepo:
+    """A copy of a repository with its ledger and evidence, sharing the source's sandboxes."""
+    shutil.copytree(source.path, dest, symlinks=True)
+    return ReleaseRepo(GitRepoHandle(path=dest, shas=list(source.repo.shas)), source.run_dir, dict(source.env))
+
+
+def base_env(home: Path) -> dict[str, str]:
+    """The clean environment of tests/conftest.py's clean_env, for module-scoped fixtures."""
+    keep = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR")
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    home.mkdir(parents=True, exist_ok=True)
+    env.update(HOME=str(home), PYTHONUNBUFFERED="1", NO_COLOR="1", GIT_AUTHOR_NAME="Release Manager",
+               GIT_AUTHOR_EMAIL=PREPARER, GIT_COMMITTER_NAME="Release Manager", GIT_COMMITTER_EMAIL=PREPARER)
+    return env
+
+
 @pytest.fixture
-def make_release_repo(tmp_path: Path, clean_env: dict[str, str]) -> Iterator[Callable[..., ReleaseRepo]]:
-    """Build repositories: v1.0.0 in production, a feat and a fix on main; sandboxes stopped afterwards."""
-    run_dirs: list[Path] = []
+def make_release_repo(tmp_path: Path) -> Iterator[Callable[..., ReleaseRepo]]:
+    """Build fresh repositories in tmp_path; their sandboxes are stopped afterwards."""
+    made: list[ReleaseRepo] = []
 
     def build(*, production: bool = False, name: str = "crvs") -> ReleaseRepo:
-        run_dir = tmp_path / f"{name}-run"
-        run_dirs.append(run_dir)
-        staging_port = free_port()
-        write_environment(run_dir, "staging", staging_port)
-        production_port = None
-        if production:
-            production_port = free_port()
-            write_environment(run_dir, "production", production_port)
-        files = {"release.toml": release_toml(staging_port, production_port=production_port),
-                 "scripts/deploy": deploy_script_text(run_dir), "scripts/check.py": CHECK_SCRIPT,
-                 ".gitignore": "build/\n"}
-        repo = make_repo(tmp_path / name, [Commit("chore: initial import", files=files, author=AUTHOR),
-                                           Commit("feat(search): search by registration number", author=AUTHOR),
-                                           Commit("fix(registration): keep the informant's relationship",
-                                                  author=AUTHOR)],
-                         tags={"v1.0.0": 0}, production_branch_at=0)
-        os.chmod(repo.path / "scripts" / "deploy", 0o755)
-        repo.git("add", "--chmod=+x", "scripts/deploy")
-        repo.git("commit", "--quiet", "-m", "chore: make the deploy script executable", author=AUTHOR)
-        env = dict(clean_env)
-        env.update(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull,
-                   PYTHONPATH=str(REPO_ROOT), RELEASE_ACTOR=PREPARER)
-        return ReleaseRepo(repo, run_dir, env)
+        repo = build_release_repo(tmp_path, base_env(tmp_path / "home"), production=production, name=name)
+        made.append(repo)
+        return repo
 
     yield build
-    for run_dir in run_dirs:
-        stop_all(run_dir)
+    for repo in made:
+        stop_all(repo.run_dir)
+
+
+@pytest.fixture(scope="module")
+def prepared_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReleaseRepo]:
+    """One repository per module with candidate v1.1.0-rc.1 prepared, deployed to staging and its gate passed."""
+    base = tmp_path_factory.mktemp("prepared")
+    repo = build_release_repo(base, base_env(base / "home"))
+    try:
+        result = repo.cli("prepare")
+        assert result.exit_code == 0, result.stdout + result.stderr
+        yield repo
+    finally:
+        stop_all(repo.run_dir)
+
+
+@pytest.fixture
+def candidate(prepared_repo: ReleaseRepo, tmp_path: Path) -> ReleaseRepo:
+    """A private copy of the prepared repository (ledger and evidence included) for one test."""
+    return clone_release_repo(prepared_repo, tmp_path / "clone")
+
+
+def give_all_decisions(r: ReleaseRepo, version: str = "1.1.0", *, skip: tuple[str, ...] = ()) -> None:
+    """Sign off QA, two board approvals, accept AC-2; `skip` names any of qa, board1, board2, ac2."""
+    steps = {"qa": ("sign-off", "qa", version, QA), "board1": ("approve", version, BOARD[0]),
+             "board2": ("approve", version, BOARD[1]), "ac2": ("accept", version, "AC-2", BOARD[2])}
+    # In-process through the same service functions the CLI calls: faster than one process per decision.
+    from release.workflow import decisions
+    from release.workflow.context import open_context
+
+    for key, (command, *args, actor) in steps.items():
+        if key in skip:
+            continue
+        ctx = open_context(r.path, actor=actor, environ=r.env)
+        try:
+            if command == "sign-off":
+                decisions.sign_off(ctx, args[0], args[1])
+            elif command == "approve":
+                decisions.approve(ctx, args[0])
+            else:
+                decisions.accept(ctx, args[0], args[1])
+        finally:
+            ctx.ledger.close()
