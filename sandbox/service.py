@@ -40,7 +40,7 @@ from sandbox.search import FuzzyCache, parse_search, run_search
 DECLARING = {ActionType.NOTIFY: False, ActionType.DECLARE: True, ActionType.VALIDATE: True,
              ActionType.REGISTER: True}
 NEW_RECORD_WINDOW = dt.timedelta(minutes=10)  # search-ignores-new-records hides records this young
-_RACY_SLEEP = 0.05  # duplicate-registration-number: read, sleep, write, so concurrent calls collide
+_RACY_SLEEP = 0.2  # duplicate-registration-number: read, sleep, write, so concurrent calls collide
 
 
 def now_iso(now: dt.datetime | None = None) -> str:
