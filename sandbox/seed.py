@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Index, select, text
+from sqlalchemy import Connection, Index, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from sandbox import storage
@@ -113,12 +113,18 @@ class _Batch:
         self.numbers: list[dict[str, Any]] = []
 
 
+def _ordered_uuid(record: int, part: int, rng: random.Random) -> str:
+    """A version-4-shaped UUID whose leading hex digits are the record number (then the part), rest random."""
+    return str(uuid.UUID(int=(record << 96) | (part << 88) | rng.getrandbits(88), version=4))
+
+
 def _record(i: int, seed: int, rng: random.Random, pool: NamePool, batch: _Batch, tracking_ids: set[str],
             next_number: Callable[[], int], status_table: list[EventStatus]) -> None:
     event_type = EventType.BIRTH if rng.random() < BIRTH_SHARE else EventType.DEATH
     status = status_table[rng.randrange(len(status_table))]
     created = REFERENCE_NOW - dt.timedelta(seconds=rng.randrange(HISTORY_DAYS * 86400))
-    event_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    # Ids grow with the record number so bulk inserts append to the primary-key B-trees instead of splitting them.
+    event_id = _ordered_uuid(i, 0, rng)
     while True:
         tracking = tracking_id_from(event_type, [rng.randrange(32) for _ in range(6)])
         if tracking not in tracking_ids:
@@ -132,13 +138,13 @@ def _record(i: int, seed: int, rng: random.Random, pool: NamePool, batch: _Batch
     def act(kind: str, user: Any, **extra: Any) -> None:
         nonlocal moment
         moment += dt.timedelta(minutes=rng.randrange(1, 600))
-        history.append({"id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "type": kind,
+        history.append({"id": _ordered_uuid(i, len(history), rng), "type": kind,
                         "status": "Accepted", "createdAt": _iso(moment), "createdBy": user.id,
                         "createdByRole": user.role, "createdAtLocation": OFFICE_ID,
                         "transactionId": f"seed-{seed}-{i}-{len(history)}", **extra})
 
     annotation = {"test-data": "crvs-release"} if test_data else {}
-    history.append({"id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "type": "CREATE",
+    history.append({"id": _ordered_uuid(i, 0, rng), "type": "CREATE",
                     "status": "Accepted", "createdAt": _iso(created), "createdBy": FIELD_AGENT.id,
                     "createdByRole": FIELD_AGENT.role, "createdAtLocation": OFFICE_ID,
                     "transactionId": f"seed-{seed}-{i}-0", "annotation": annotation})
@@ -217,6 +223,7 @@ def seed_database(url: str, *, records: int, seed: int, batch: int = 10000,
         with engine.connect() as conn:
             with conn.begin():
                 start_number = storage.peek_registration_counter(conn)
+                first_record = int(conn.execute(select(func.count()).select_from(storage.events)).scalar_one())
                 tracking_ids.update(conn.execute(select(storage.events.c.tracking_id)).scalars())
                 _drop_indexes(conn)
             counter = [start_number]
@@ -229,7 +236,7 @@ def seed_database(url: str, *, records: int, seed: int, batch: int = 10000,
             while done < records:
                 size = min(batch, records - done)
                 rows = _Batch()
-                for i in range(done, done + size):
+                for i in range(first_record + done, first_record + done + size):
                     _record(i, seed, rng, pool, rows, tracking_ids, next_number, status_table)
                 tokens.update(r["token"] for r in rows.names)
                 with conn.begin():
