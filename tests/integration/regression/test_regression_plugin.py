@@ -103,3 +103,14 @@ def test_sandbox_option_with_xdist(run_suite):
     assert summary["counts"]["passed"] >= 10
     assert summary["target"]["version"] == "2.0.0-sandbox"
     assert "regression/test_search.py::test_by_registration_number" in summary["passed_nodeids"]
+
+
+def test_missing_chromium_fails_browser_tests_loudly(clean_sandbox, run_suite, tmp_path):
+    missing = str(tmp_path / "no-chromium-here")
+    run = run_suite("--crvs-url", clean_sandbox.url, "-m", "browser", "-k", "login_with_code",
+                    env={"CRVS_CHROMIUM": missing})
+    assert run.summary["status"] == "failed" and run.exit_code == 1
+    assert run.summary["counts"]["skipped"] == 0
+    (failure,) = run.summary["failures"]
+    assert failure["nodeid"] == "regression/test_browser.py::test_login_with_code_shows_current_user"
+    assert f"browser tests need Chromium at {missing}" in failure["reason"]
