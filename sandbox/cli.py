@@ -48,7 +48,7 @@ def group() -> None:
               help="Fraction of calls that fail with 500 (repeatable; env SANDBOX_ERROR_RATE).")
 @click.option("--defect", "defects", multiple=True, metavar="NAME", help="Inject a named defect (repeatable; env SANDBOX_DEFECTS).")
 @click.option("--crash-after", type=int, default=None, help="Exit abruptly after N API requests (env SANDBOX_CRASH_AFTER).")
-@click.option("--workers-threads", "read_pool", default=8, show_default=True, type=click.IntRange(min=1),
+@click.option("--read-connections", "read_pool", default=8, show_default=True, type=click.IntRange(min=1),
               help="Database read connections.")
 def serve(host: str, port: int, db: str, client_id: str, client_secret: str, app_version: str, app_commit: str,
           dev_code: str, token_ttl: int, jwt_secret: str, clients: tuple[str, ...], auth_rate_limit: int,
