@@ -10,7 +10,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rapidfuzz.distance import OSA
-from sqlalchemy import ColumnElement, Connection, Select, and_, exists, false, func, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    exists,
+    false,
+    func,
+    intersect,
+    or_,
+    select,
+    true,
+)
 
 from sandbox.domain import (
     DATE_SEARCH_FIELDS,
@@ -264,16 +276,20 @@ def _next_day(date: str) -> str:
     return (dt.date.fromisoformat(date) + dt.timedelta(days=1)).isoformat()
 
 
-def _name_condition(conn: Connection, term: NameTerm, expand: Expander) -> ColumnElement[bool]:
-    conditions: list[ColumnElement[bool]] = []
-    for token in term.tokens:
-        matches = expand(conn, token) if term.fuzzy else [token]
-        if not matches:
-            return false()
-        token_match = name_parts.c.token == matches[0] if len(matches) == 1 else name_parts.c.token.in_(matches)
-        conditions.append(events.c.id.in_(select(name_parts.c.event_id)
-                                          .where(name_parts.c.field_id == term.field_id, token_match)))
-    return and_(*conditions)
+def _name_event_ids(conn: Connection, terms: Sequence[NameTerm], expand: Expander) -> Select[Any] | None:
+    """One INTERSECT of name-index lookups (one per query token), or None if a token matches no name at all.
+
+    Intersecting inside the covering name index first means the event table is read only for real matches.
+    """
+    selects: list[Select[Any]] = []
+    for term in terms:
+        for token in term.tokens:
+            matches = expand(conn, token) if term.fuzzy else [token]
+            if not matches:
+                return None
+            token_match = name_parts.c.token == matches[0] if len(matches) == 1 else name_parts.c.token.in_(matches)
+            selects.append(select(name_parts.c.event_id).where(name_parts.c.field_id == term.field_id, token_match))
+    return selects[0] if len(selects) == 1 else intersect(*selects)  # type: ignore[return-value]
 
 
 def _clause_condition(conn: Connection, clause: Clause, expand: Expander) -> ColumnElement[bool]:
@@ -304,8 +320,9 @@ def _clause_condition(conn: Connection, clause: Clause, expand: Expander) -> Col
                 conditions.append(column >= date.gte)
             if date.lte:
                 conditions.append(column <= date.lte)
-    for name in clause.names:
-        conditions.append(_name_condition(conn, name, expand))
+    if clause.names:
+        ids = _name_event_ids(conn, clause.names, expand)
+        conditions.append(false() if ids is None else events.c.id.in_(ids))
     if clause.flags_any:
         conditions.append(events.c.id.in_(select(event_flags.c.event_id)
                                           .where(event_flags.c.flag.in_(clause.flags_any))))
