@@ -393,15 +393,18 @@ def _comparison_reason(data: Mapping[str, Any] | None) -> str:
             continue
         verdict = str(proc.get("verdict", "")).upper()
         if verdict in ("FAIL", "FAILED", "INCONCLUSIVE"):
-            ratio = proc.get("slowdown", proc.get("ratio"))
-            lo = proc.get("ci_low", proc.get("lower"))
+            ratio, lo, hi = proc.get("ratio"), proc.get("ci_low"), proc.get("ci_high")
             text = f"{name} {verdict}"
             if isinstance(ratio, (int, float)):
-                text += f" slowdown {ratio:+.0%}"
-            if isinstance(lo, (int, float)):
-                text += f" (lower bound {lo:+.0%})"
+                text += f": {ratio - 1:+.0%} slower"
+            if isinstance(lo, (int, float)) and isinstance(hi, (int, float)):
+                text += f" (CI {lo - 1:+.0%}..{hi - 1:+.0%})"
+            base, cand = proc.get("median_baseline_ms"), proc.get("median_candidate_ms")
+            if isinstance(base, (int, float)) and isinstance(cand, (int, float)):
+                text += f", median {base:.0f} ms -> {cand:.0f} ms"
             parts.append(text)
-    return "; ".join(parts) or f"verdict {data.get('verdict')}"
+    failed = [p for p in parts if " FAIL" in p]
+    return "; ".join(failed or parts) or f"verdict {data.get('verdict')}"
 
 
 def _load_files(directory: Path, prefix: str) -> list[tuple[Path, str]]:
@@ -447,8 +450,6 @@ def _locust(ctx: Context, gate: GateConfig, target: Target, candidate: Candidate
         common += ["--slo", str(slo)]
     if "workers" in opts:
         common += ["--workers", str(opts["workers"])]
-    if "scenario" in opts:
-        common += ["--scenario", str(opts["scenario"])]
     log = workdir / "load-output.txt"
     summary: dict[str, Any] = {"scenario": opts.get("scenario"), "users": opts["users"], "duration_s": opts["duration"]}
     if baseline.get("mode") == "ab":
@@ -458,13 +459,21 @@ def _locust(ctx: Context, gate: GateConfig, target: Target, candidate: Candidate
         out = workdir / "ab"
         argv = _cli("load", "ab", "--baseline", against.url, "--candidate", target.url, "--out", str(out),
                     "--max-slowdown", f"{baseline['max_slowdown']:g}", "--confidence", f"{baseline['confidence']:g}",
-                    *common)
+                    "--min-samples", str(baseline.get("min_samples", 30)), *common)
         code = _run_tool(argv, ctx.root, env, timeout, log)
         files = [(log, "log"), *_load_files(out, "ab-")]
         comparison = _read_json(out / "comparison.json")
+        cand_stats = _read_json(out / "candidate" / "stats.json")
         summary.update(mode="ab", baseline_url=against.url, exit_code=code,
-                       comparison_verdict=comparison.get("verdict") if comparison else None)
-        return _load_verdict(code, comparison, summary, files, log, "A/B against " + against.name)
+                       comparison_verdict=comparison.get("verdict") if comparison else None,
+                       candidate_slo=cand_stats.get("verdict") if cand_stats else None)
+        verdict = _load_verdict(code, comparison, summary, files, log, "A/B against " + against.name)
+        if verdict.state is GateState.PASSED and (cand_stats is None or cand_stats.get("verdict") != "PASSED"):
+            detail = _slo_detail(cand_stats or {})
+            return KindResult(GateState.FAILED if cand_stats else GateState.ERROR,
+                              f"candidate SLO checks: {cand_stats.get('verdict') if cand_stats else 'no stats.json'}"
+                              + detail, summary, files)
+        return verdict
     out = workdir / "run"
     code = _run_tool(_cli("load", "run", "--target", target.url, "--out", str(out), *common), ctx.root, env,
                      timeout, log)
@@ -500,10 +509,12 @@ def _locust(ctx: Context, gate: GateConfig, target: Target, candidate: Candidate
 
 
 def _slo_detail(stats: Mapping[str, Any]) -> str:
-    failed = [c for c in stats.get("checks") or [] if isinstance(c, Mapping) and not c.get("ok", True)]
+    slo = stats.get("slo") if isinstance(stats.get("slo"), Mapping) else {}
+    failed = [c for c in slo.get("checks") or [] if isinstance(c, Mapping) and not c.get("ok", True)]
     if not failed:
         return ""
-    return "; " + "; ".join(str(c.get("message") or c.get("name")) for c in failed[:3])
+    return "; " + "; ".join(f"{c.get('procedure')} {c.get('metric')} {c.get('observed')} > {c.get('threshold')}"
+                            for c in failed[:3])
 
 
 def _load_verdict(code: int | None, comparison: Mapping[str, Any] | None, summary: dict[str, Any],

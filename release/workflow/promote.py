@@ -123,7 +123,9 @@ def promote(ctx: Context, version: str, *, resume: bool = False, progress: Progr
         raise Blocked(f"release {release.version} is {release.state.value}; {hint}")
     view = evaluate_release(ctx, release.version)
     if not view.checklist.promotable or view.candidate is None:
-        reasons = "; ".join(view.checklist.blocking_reasons)
+        reasons = "; ".join(f"{g.gate}: {g.state.value}: {' / '.join(g.reasons) or 'no reason'}"
+                            for g in view.checklist.gates if not g.state.counts) \
+            or "; ".join(view.checklist.blocking_reasons)
         return PromoteResult(release.version, "BLOCKED", tag, view.candidate.sha if view.candidate else None,
                              f"promotion of {release.version} blocked: {reasons}", view=view)
     sha = view.candidate.sha

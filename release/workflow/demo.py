@@ -1,0 +1,266 @@
+"""`release demo`: one whole release cycle against two local sandboxes, in a throwaway repository.
+
+1. Build a CRVS repository with a Conventional-Commit history, a ``release.toml`` (production and staging
+   targets; regression, load (A/B against production), QA sign-off, change board (quorum 2) and acceptance
+   gates) and ``scripts/deploy``; v1.0.0 is tagged on the production branch and deployed to production.
+2. ``prepare`` 1.1.0-rc.1 -> its gates pass -> QA signs off, two board members approve, a criterion is
+   accepted -> ``promote``: tag v1.1.0, production branch moved, production redeployed, smoke-checked.
+3. A new ``feat:`` commit ships 150 ms of extra search latency (``deploy/latency.json``) -> ``prepare``
+   1.2.0-rc.1 -> the load gate's A/B comparison FAILS on ``event.search`` -> ``promote`` is BLOCKED.
+
+The demo succeeds (exit 0) when the first release is promoted and the second is blocked by the load gate.
+Every sandbox is stopped at the end, also on Ctrl-C. The repository, ledger, evidence and reports stay in the
+work folder; the sandboxes' databases and logs are removed unless ``--keep``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from release.workflow.sandbox_deploy import deploy_script_text, stop_all, write_environment
+
+PREPARER = "release-manager@example.org"
+DEVELOPER = "dev@example.org"
+QA = "qa@example.org"
+BOARD = ("chair@example.org", "ops@example.org")
+ACCEPTOR = "registrar-general@example.org"
+SEARCH_LATENCY_MS = 150
+Progress = Callable[[str], None]
+
+
+def _silent(_: str) -> None:
+    return None
+
+
+def demo_config(production_port: int, staging_port: int, *, load_duration_s: int = 20, users: int = 10) -> str:
+    """The demo repository's release.toml."""
+    return f'''# crvs-release demo configuration
+[release]
+production_branch = "production"
+branch = "release/v{{version}}"
+tag = "v{{version}}"
+
+[targets.production]
+url = "http://127.0.0.1:{production_port}"
+deploy = "scripts/deploy production {{version}} {{commit}}"
+version_timeout_s = 60
+
+[targets.staging]
+url = "http://127.0.0.1:{staging_port}"
+deploy = "scripts/deploy staging {{version}} {{commit}}"
+version_timeout_s = 60
+
+[gates.regression]
+kind = "pytest"
+markers = "smoke and not browser"
+
+[gates.load]
+kind = "locust"
+users = {users}
+spawn_rate = {users}
+duration = "{load_duration_s}s"
+# Generous SLOs catch gross failures; the A/B comparison with production catches the slowdown. A 20-second
+# run on a shared laptop gives wide confidence intervals, so the budget is a coarse 50 %; a real staging run
+# uses a longer duration and max_slowdown = 0.10. +150 ms on search is several times slower either way.
+slo = {{ "event.search" = {{ p95_ms = 5000 }}, "event.create" = {{ p95_ms = 5000 }}, errors = 0.02 }}
+baseline = {{ against = "production", mode = "ab", max_slowdown = 0.50, confidence = 0.95, min_samples = 20 }}
+
+[gates.qa]
+kind = "signoff"
+role = "qa-lead"
+
+[gates.change-board]
+kind = "approval"
+role = "change-board"
+quorum = 2
+
+[gates.acceptance]
+kind = "criteria"
+items = [
+  {{ id = "AC-1", text = "A registrar can find a record by registration number", verify = "regression/test_search.py::test_by_registration_number" }},
+  {{ id = "AC-2", text = "The registrar-general accepts the release notes" }},
+]
+
+[roles]
+qa-lead = ["{QA}"]
+change-board = ["{BOARD[0]}", "{BOARD[1]}", "{ACCEPTOR}"]
+release-manager = ["{PREPARER}", "{ACCEPTOR}"]
+'''
+
+
+@dataclass
+class DemoResult:
+    """What the demo showed."""
+
+    workdir: Path
+    repo: Path
+    ok: bool = False
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    reports: dict[str, str] = field(default_factory=dict)
+    duration_s: float = 0.0
+    message: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The `release demo --json` shape."""
+        return {"ok": self.ok, "workdir": str(self.workdir), "repo": str(self.repo), "steps": self.steps,
+                "reports": self.reports, "duration_s": round(self.duration_s, 1), "message": self.message}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class _Repo:
+    """git in the demo repository with fixed identities (never the user's config)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+        self.env.update(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull)
+
+    def git(self, *args: str, author: str = DEVELOPER) -> str:
+        name = author.split("@")[0].replace("-", " ").title()
+        env = dict(self.env, GIT_AUTHOR_NAME=name, GIT_AUTHOR_EMAIL=author, GIT_COMMITTER_NAME=name,
+                   GIT_COMMITTER_EMAIL=author)
+        return subprocess.run(["git", *args], cwd=self.path, env=env, check=True, capture_output=True,
+                              text=True).stdout.strip()
+
+    def commit(self, message: str, files: dict[str, str], author: str = DEVELOPER) -> str:
+        for rel, text in files.items():
+            target = self.path / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        self.git("add", "--all", author=author)
+        self.git("commit", "--quiet", "-m", message, author=author)
+        return self.git("rev-parse", "HEAD")
+
+
+def build_demo_repo(path: Path, run_dir: Path, production_port: int, staging_port: int,
+                    *, load_duration_s: int = 20) -> _Repo:
+    """A CRVS repository: v1.0.0 in production, then a search feature and a registration fix on main."""
+    path.mkdir(parents=True)
+    repo = _Repo(path)
+    repo.git("init", "--quiet", "--initial-branch", "main")
+    repo.git("config", "user.name", "Release Manager")
+    repo.git("config", "user.email", PREPARER)
+    repo.commit("feat: birth and death registration core", {
+        "release.toml": demo_config(production_port, staging_port, load_duration_s=load_duration_s),
+        "scripts/deploy": deploy_script_text(run_dir),
+        "README.md": "# Demo CRVS core\n\nA throwaway repository made by `release demo`.\n",
+        "app/registration.py": "STATUSES = ('CREATED', 'DECLARED', 'REGISTERED')\n"})
+    os.chmod(path / "scripts" / "deploy", 0o755)
+    repo.git("add", "--chmod=+x", "scripts/deploy")
+    repo.commit("chore: make the deploy script executable", {})
+    repo.git("tag", "--annotate", "-m", "release 1.0.0", "v1.0.0", author=PREPARER)
+    repo.git("branch", "production", "v1.0.0")
+    repo.commit("feat(search): search records by registration number", {"app/search.py": "FIELDS = ('trackingId',"
+                                                                         " 'registrationNumber')\n"})
+    repo.commit("fix(registration): keep the informant's relationship on correction",
+                {"app/registration.py": "STATUSES = ('CREATED', 'DECLARED', 'REGISTERED')\nKEEP_INFORMANT = True\n"})
+    return repo
+
+
+def run_demo(workdir: Path | None = None, *, keep: bool = False, load_duration_s: int = 20,
+             progress: Progress = _silent) -> DemoResult:
+    """Run the whole cycle; stops every sandbox before returning (or raising)."""
+    from release.workflow import decisions
+    from release.workflow.context import open_context
+    from release.workflow.deploy import run_command
+    from release.workflow.prepare import prepare
+    from release.workflow.promote import promote
+
+    started = time.monotonic()
+    base = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="crvs-release-demo-"))
+    base.mkdir(parents=True, exist_ok=True)
+    repo_path, run_dir = base / "crvs-core", base / "run"
+    if repo_path.exists():
+        from release.errors import UsageError
+
+        raise UsageError(f"{repo_path} already exists; give an empty --workdir")
+    result = DemoResult(workdir=base, repo=repo_path)
+
+    def step(name: str, **detail: Any) -> None:
+        result.steps.append({"step": name, **detail})
+
+    try:
+        prod_port, staging_port = _free_port(), _free_port()
+        write_environment(run_dir, "production", prod_port)
+        write_environment(run_dir, "staging", staging_port)
+        progress(f"building a throwaway CRVS repository in {repo_path}")
+        repo = build_demo_repo(repo_path, run_dir, prod_port, staging_port, load_duration_s=load_duration_s)
+        v100 = repo.git("rev-parse", "v1.0.0^{commit}")
+        progress(f"deploying v1.0.0 to production (port {prod_port})")
+        deployed = run_command(("scripts/deploy", "production", "1.0.0", v100), repo_path)
+        if not deployed.ok:
+            raise RuntimeError(f"could not start the production sandbox: {deployed.describe()}")
+        step("production v1.0.0 deployed", url=f"http://127.0.0.1:{prod_port}")
+
+        def ctx(actor: str):  # a fresh context per action, like one CLI invocation each
+            return open_context(repo_path, actor=actor)
+
+        # ---- first candidate: passes and is promoted
+        progress("release prepare: cutting 1.1.0-rc.1, deploying it to staging, running regression and load")
+        first = prepare(ctx(PREPARER), progress=progress)
+        step("prepare", version=first.version, tag=first.tag,
+             gates={g.gate: g.state.value for g in first.gates})
+        if not first.gates_ok:
+            result.message = "the first candidate's automated gates did not pass: " + "; ".join(
+                f"{g.gate}: {g.state.value}: {g.reason}" for g in first.gates if not g.passed)
+            return result
+        progress(f"sign-off by {QA}; approvals by {BOARD[0]} and {BOARD[1]}; {ACCEPTOR} accepts AC-2")
+        decisions.sign_off(ctx(QA), "qa", first.version, comment="regression evidence reviewed")
+        for member in BOARD:
+            decisions.approve(ctx(member), first.version, comment="change record read")
+        decisions.accept(ctx(ACCEPTOR), first.version, "AC-2", comment="release notes accepted")
+        progress(f"release promote {first.version}")
+        promoted = promote(ctx(PREPARER), first.version, progress=progress)
+        step("promote", version=first.version, outcome=promoted.outcome, message=promoted.message)
+        if promoted.outcome != "PROMOTED":
+            result.message = f"the first release was not promoted: {promoted.message}"
+            return result
+        production_sha = repo.git("rev-parse", "production")
+        progress(f"promoted: v{first.version} at {production_sha[:12]}; production branch moved")
+
+        # ---- second candidate: ships a search slowdown and is blocked
+        progress(f"a new feat: commit ships +{SEARCH_LATENCY_MS} ms on event.search")
+        repo.commit("feat(search): phonetic matching for child names",
+                    {"deploy/latency.json": f'{{"event.search": {SEARCH_LATENCY_MS}}}\n',
+                     "app/search.py": "FIELDS = ('trackingId', 'registrationNumber', 'child.name')\nPHONETIC = True\n"})
+        progress("release prepare: cutting 1.2.0-rc.1 and running its gates (A/B load against production)")
+        second = prepare(ctx(PREPARER), progress=progress)
+        load = next((g for g in second.gates if g.gate == "load"), None)
+        step("prepare", version=second.version, tag=second.tag,
+             gates={g.gate: g.state.value for g in second.gates}, load_reason=load.reason if load else None)
+        decisions.sign_off(ctx(QA), "qa", second.version)
+        for member in BOARD:
+            decisions.approve(ctx(member), second.version)
+        decisions.accept(ctx(ACCEPTOR), second.version, "AC-2")
+        progress(f"release promote {second.version} (expected: blocked)")
+        blocked = promote(ctx(PREPARER), second.version, progress=progress)
+        step("promote", version=second.version, outcome=blocked.outcome, message=blocked.message)
+        unchanged = repo.git("rev-parse", "production") == production_sha
+        result.ok = (blocked.outcome == "BLOCKED" and unchanged and load is not None
+                     and load.state.value == "FAILED" and "event.search" in load.reason)
+        result.reports = {"first": first.reports.get("html", ""), "second": second.reports.get("html", "")}
+        result.message = (f"v{first.version} promoted; v{second.version} blocked by the load gate: "
+                          f"{load.reason if load else 'no load gate'}") if result.ok else \
+            f"unexpected outcome for {second.version}: {blocked.message}"
+        return result
+    finally:
+        stopped = stop_all(run_dir)
+        progress(f"stopped {len(stopped)} sandbox process(es)")
+        if not keep:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        result.duration_s = time.monotonic() - started
