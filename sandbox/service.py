@@ -118,8 +118,9 @@ class RecordService:
         dropped = self.faults.dropped_fields
         return {k: v for k, v in declaration.items() if k not in dropped} if dropped else declaration
 
-    def _load(self, conn: Connection, event_id: str) -> tuple[Mapping[str, Any], list[dict[str, Any]]]:
-        row = storage.load_event_row(conn, event_id)
+    def _load(self, conn: Connection, event_id: str,
+              for_update: bool = False) -> tuple[Mapping[str, Any], list[dict[str, Any]]]:
+        row = storage.load_event_row(conn, event_id, for_update=for_update)
         if row is None:
             raise NotFound(f"event {event_id} not found")
         return row, storage.load_actions(conn, event_id)
@@ -213,7 +214,14 @@ class RecordService:
         """event.actions.*: one action on one record; a repeated transactionId returns the stored result."""
         grew: list[bool] = []
         try:
-            return self._apply_action(principal, action_type, payload, event_id, grew)
+            for attempt in range(3):
+                try:
+                    return self._apply_action(principal, action_type, payload, event_id, grew)
+                except IntegrityError:
+                    # A concurrent twin with the same transactionId won the unique key; the retry returns its result.
+                    if attempt == 2:
+                        raise
+            raise AssertionError("unreachable")
         finally:
             if any(grew):
                 self.fuzzy.vocabulary_grew()
@@ -248,7 +256,7 @@ class RecordService:
             time.sleep(_RACY_SLEEP)
         replay = self._replay()
         with self.store.write() as conn:
-            row, actions = self._load(conn, event_id)
+            row, actions = self._load(conn, event_id, for_update=True)
             if not replay and storage.find_action(conn, event_id, action_type.value, transaction_id):
                 return event_document(row, actions)
             event_type = EventType(row["type"])

@@ -238,9 +238,12 @@ def load_actions(conn: Connection, event_id: str) -> list[dict[str, Any]]:
     return [action_dict(r) for r in rows]
 
 
-def load_event_row(conn: Connection, event_id: str) -> Mapping[str, Any] | None:
-    """One event row, or None."""
-    return conn.execute(select(events).where(events.c.id == event_id)).mappings().first()
+def load_event_row(conn: Connection, event_id: str, *, for_update: bool = False) -> Mapping[str, Any] | None:
+    """One event row, or None; `for_update` locks it for this transaction (PostgreSQL; SQLite has one writer)."""
+    statement = select(events).where(events.c.id == event_id)
+    if for_update:
+        statement = statement.with_for_update()
+    return conn.execute(statement).mappings().first()
 
 
 def find_created_event(conn: Connection, transaction_id: str, created_by: str) -> str | None:
