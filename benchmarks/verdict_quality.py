@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from load.compare import Policy
 from load.errors import LoadInputError
 from load.results import compare_runs
-from load.runner import RunOptions, run_ab
+from load.runner import RunOptions, run_ab, run_load
 from sandbox.process import SandboxProcess
 
 
@@ -42,7 +42,8 @@ def ab_once(base_url: str, cand_url: str, out: Path, args: argparse.Namespace, s
     return comparison.verdict, {"failed": comparison.failed, "reason": comparison.reason,
                                 "search_ratio": search.ratio if search else None,
                                 "search_ci": [search.ci_low, search.ci_high] if search else None,
-                                "base_search_p50": base["procedures"].get("event.search", {}).get("p50_ms")}
+                                "base_search_p50": base["procedures"].get("event.search", {}).get("p50_ms"),
+                                "cand_search_p50": cand["procedures"].get("event.search", {}).get("p50_ms")}
 
 
 def series(label: str, base_url: str, cand_url: str, work: Path, args: argparse.Namespace) -> list[dict]:
@@ -70,20 +71,27 @@ def main() -> int:
     started = time.monotonic()
     with SandboxProcess() as a, SandboxProcess() as b:
         aa = series("A/A", a.url, b.url, work, args)
-        medians = [r["base_search_p50"] for r in aa if r.get("base_search_p50")]
-    if not medians:
-        print("error: no A/A run measured a search median", file=sys.stderr)
-        return 2
-    median = sorted(medians)[len(medians) // 2]
-    added = round(median * args.slowdown, 1)
-    print(f"baseline event.search median {median} ms: candidate gets --latency event.search=+{added}", flush=True)
-    with SandboxProcess() as a, SandboxProcess(latency={"event.search": added}) as b:
-        ab = series("A/B", a.url, b.url, work, args)
+    # Calibrate on a fresh sandbox, as the A/B baseline will be: search time grows with the database.
+    with SandboxProcess() as a:
+        calibration = run_load(RunOptions(target=a.url, out=work / "calibration", users=args.users,
+                                          spawn_rate=args.users, duration_s=args.duration, seed=0))
+        median = calibration["procedures"].get("event.search", {}).get("p50_ms")
+        if not median:
+            print("error: the calibration run measured no search median", file=sys.stderr)
+            return 2
+        added = round(median * args.slowdown, 1)
+        print(f"baseline event.search median {median} ms: candidate gets --latency event.search=+{added}",
+              flush=True)
+        with SandboxProcess(latency={"event.search": added}) as b:
+            ab = series("A/B", a.url, b.url, work, args)
     counts_aa, counts_ab = Counter(r["verdict"] for r in aa), Counter(r["verdict"] for r in ab)
     detected = sum(1 for r in ab if r["verdict"] == "FAIL" and "event.search" in r.get("failed", []))
     false_fail = counts_aa["FAIL"] / len(aa)
     detection = detected / len(ab)
-    result = {"repeats": args.repeats, "duration_s": args.duration, "users": args.users,
+    ratios = sorted(r["cand_search_p50"] / r["base_search_p50"] for r in ab
+                    if r.get("cand_search_p50") and r.get("base_search_p50"))
+    result = {"observed_search_median_ratio": ratios[len(ratios) // 2] if ratios else None,
+              "repeats": args.repeats, "duration_s": args.duration, "users": args.users,
               "max_slowdown": args.max_slowdown, "confidence": args.confidence, "min_samples": args.min_samples,
               "baseline_search_median_ms": median, "added_search_latency_ms": added,
               "aa_verdicts": dict(counts_aa), "ab_verdicts": dict(counts_ab),
