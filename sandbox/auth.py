@@ -75,6 +75,7 @@ class Auth:
         self._nonces: dict[str, tuple[str, float]] = {}
         self._attempts: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
+        self._verified: dict[str, tuple[Principal, float]] = {}
 
     def _issue(self, sub: str, role: str, scopes: tuple[str, ...] | frozenset[str], **extra: str) -> str:
         now = int(time.time())
@@ -134,6 +135,9 @@ class Auth:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("expected Authorization: Bearer <token>")
+        cached = self._verified.get(token)
+        if cached is not None and cached[1] > time.time():
+            return cached[0]
         try:
             claims = jwt.decode(token.strip(), self.settings.signing_key, algorithms=["HS256"], audience=AUDIENCE,
                                 issuer=ISSUER, options={"require": ["sub", "exp", "iat"]})
@@ -146,8 +150,12 @@ class Auth:
             scopes = scopes.split()
         sub = str(claims["sub"])
         user = self._users_by_id.get(sub)
-        return Principal(id=sub, role=str(claims.get("role", "")), scopes=frozenset(scopes),
-                         is_system=user is None, office_id=user.primary_office_id if user else None)
+        principal = Principal(id=sub, role=str(claims.get("role", "")), scopes=frozenset(scopes),
+                              is_system=user is None, office_id=user.primary_office_id if user else None)
+        if len(self._verified) > 10_000:
+            self._verified.clear()
+        self._verified[token] = (principal, float(claims["exp"]))  # a verified signature needs no re-check
+        return principal
 
     def user_by_id(self, user_id: str) -> User | None:
         """A dev user by id (for display)."""

@@ -288,8 +288,7 @@ class RecordService:
                     number = format_registration_number(storage.allocate_registration_counter(conn))
                     storage.claim_registration_number(conn, number, event_id)
                     action["registrationNumber"] = number
-            storage.insert_action(conn, self._action_row(event_id, storage.next_position(conn, event_id), action,
-                                                         replay))
+            storage.insert_action(conn, self._action_row(event_id, len(actions), action, replay))
             actions.append(action)
             new_state = derive_state(event_type, actions)
             values = index_values(event_type, new_state)
