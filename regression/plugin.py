@@ -278,7 +278,7 @@ def _write_summary(config: pytest.Config, *, exit_status: int) -> dict[str, Any]
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     state = config.stash.get(STATE, None)
     summary = state.summary if state is not None else None
-    if summary is None:
+    if summary is None or config.option.collectonly:
         return
     counts = summary["counts"]
     terminalreporter.write_sep("-", "crvs regression summary")
