@@ -28,6 +28,14 @@ import os
 verdict = os.environ.get("CHECK_VERDICT") or "pass"
 out = pathlib.Path(sys.argv[1]); out.parent.mkdir(parents=True, exist_ok=True)
 failure = '<failure message="boom">assert False</failure>' if verdict == "fail" else ""
+if verdict == "nojunit":
+    sys.exit(0)
+if verdict == "garbage":
+    out.write_text("<testsuite><testcase")
+    sys.exit(0)
+if verdict == "empty":
+    out.write_text('<testsuite name="checks" tests="0"></testsuite>')
+    sys.exit(0)
 out.write_text('<?xml version="1.0"?><testsuite name="checks" tests="2">'
                '<testcase classname="checks.test_registration" name="test_register"/>'
                '<testcase classname="checks.test_search" name="test_by_registration_number">' + failure + '</testcase>'

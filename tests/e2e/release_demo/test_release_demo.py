@@ -1,0 +1,49 @@
+"""`release demo` end to end: the first release is promoted, the slower second one is blocked, nothing left running."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def _sandboxes_running_under(path) -> list[str]:
+    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True, check=True).stdout
+    return [line for line in out.splitlines() if "sandbox" in line and str(path) in line]
+
+
+def test_release_demo_promotes_then_blocks_a_search_slowdown(tmp_path, clean_env):
+    workdir = tmp_path / "demo"
+    env = dict(clean_env, PYTHONPATH=str(REPO_ROOT))
+    proc = subprocess.run([sys.executable, "-m", "release.cli.main", "demo", "--workdir", str(workdir), "--json",
+                           "--keep"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    data = json.loads(proc.stdout)
+    assert data["ok"] is True
+    prepares = [s for s in data["steps"] if s["step"] == "prepare"]
+    promotes = [s for s in data["steps"] if s["step"] == "promote"]
+    assert prepares[0]["version"] == "1.1.0" and prepares[0]["gates"] == {"regression": "PASSED", "load": "PASSED"}
+    assert promotes[0]["outcome"] == "PROMOTED"
+    assert prepares[1]["version"] == "1.2.0" and prepares[1]["gates"]["load"] == "FAILED"
+    assert "event.search" in prepares[1]["load_reason"]
+    assert promotes[1]["outcome"] == "BLOCKED" and "load: FAILED" in promotes[1]["message"]
+    repo = workdir / "crvs-core"
+
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
+
+    assert git("rev-parse", "v1.1.0^{commit}") == git("rev-parse", "production")
+    assert git("rev-parse", "production") == git("rev-parse", "v1.1.0-rc.1^{commit}")
+    assert "v1.2.0" not in git("tag", "--list").split()
+    for report in data["reports"].values():
+        assert os.path.isfile(report)
+    assert "BLOCKED" in open(data["reports"]["second"], encoding="utf-8").read()
+    assert not list((workdir / "run").glob("*.pid"))
+    assert _sandboxes_running_under(workdir) == []

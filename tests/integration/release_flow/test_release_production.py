@@ -1,0 +1,35 @@
+"""With a production target: promote deploys and smoke-checks it; rollback redeploys the previous version."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from release.workflow.target import probe
+from tests.integration.release_flow.conftest import give_all_decisions
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def test_promote_deploys_and_smoke_checks_production_and_rollback_redeploys(make_release_repo):
+    r = make_release_repo(production=True)
+    v100 = r.repo.git("rev-parse", "v1.0.0^{commit}").strip()
+    subprocess.run([str(r.path / "scripts" / "deploy"), "production", "1.0.0", v100], cwd=r.path, check=True,
+                   capture_output=True)
+    assert r.cli("prepare").exit_code == 0
+    give_all_decisions(r)
+    res = r.cli("promote", "1.1.0", "--json")
+    assert res.exit_code == 0, res.stdout + res.stderr
+    steps = {s["step"]: s for s in json.loads(res.stdout)["steps"]}
+    assert steps["deploy"]["status"] == "done" and steps["smoke"]["status"] == "done"
+    assert steps["smoke"]["counts"]["passed"] > 0
+    production_url = json.loads((r.run_dir / "production.json").read_text())["port"]
+    seen = probe(f"http://127.0.0.1:{production_url}")
+    assert seen is not None and seen.version == "1.1.0"
+    back = r.cli("rollback", "--json")
+    assert back.exit_code == 0, back.stdout + back.stderr
+    seen = probe(f"http://127.0.0.1:{production_url}")
+    assert seen is not None and seen.version == "1.0.0" and seen.commit == v100
+    assert r.repo.git("rev-parse", "production").strip() == v100
