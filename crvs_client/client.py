@@ -111,7 +111,7 @@ class CRVSClient:
     # -- records ----------------------------------------------------------------------------------
     def create_event(self, event_type: str, *, transaction_id: str | None = None,
                      location_id: str | None = None, annotation: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """event.create: a new record in CREATED, assigned to the caller."""
+        """event.create: a new record in status CREATED."""
         payload: dict[str, Any] = {"transactionId": transaction_id or new_transaction_id(), "type": event_type}
         location = location_id or self.location_id
         if location:
