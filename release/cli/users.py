@@ -6,13 +6,18 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from release.errors import InputError
 
+if TYPE_CHECKING:
+    from release.config import Config
+    from release.ledger import Ledger
 
-def _open():  # type: ignore[no-untyped-def]
+
+def _open() -> tuple[Config, Ledger]:
     """The project's config and ledger, found from the working directory."""
     from release.config import find_config, load_config
     from release.ledger import Ledger, find_repo_root

@@ -81,7 +81,7 @@ def latency_bar_chart(bars: Sequence[LatencyBar], *, percentile: str = "p95", ti
     return _svg(fig, f"bars-{percentile}")
 
 
-def _cdf(values_ms: Sequence[float], counts: Sequence[int]) -> tuple[list[float], list[float]]:
+def _cdf(values_ms: Sequence[float], counts: Sequence[float]) -> tuple[list[float], list[float]]:
     """Cumulative fraction at each latency value of a histogram."""
     pairs = sorted((float(v), int(c)) for v, c in zip(values_ms, counts, strict=True) if int(c) > 0)
     total = sum(c for _, c in pairs)

@@ -44,6 +44,11 @@ def plans_section(settings: Any, *, version: str, previous_version: str | None, 
             for name in ("risk", "impact", "implementation_plan", "backout_plan")}
 
 
+def _as_map(value: Any) -> Mapping[str, Any]:
+    """value when it is a mapping, else an empty one (evidence files are untrusted input)."""
+    return value if isinstance(value, Mapping) else {}
+
+
 def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
@@ -56,11 +61,11 @@ def regression_evidence(summary: Mapping[str, Any] | None) -> dict[str, Any]:
     """Counts, per-marker counts, failures and flaky tests of a regression-summary.json (counts and ids only)."""
     if not isinstance(summary, Mapping):
         return {"available": False, "status": None, "counts": {}, "markers": [], "failures": [], "flaky": []}
-    counts = summary.get("counts") if isinstance(summary.get("counts"), Mapping) else {}
-    markers = summary.get("markers") if isinstance(summary.get("markers"), Mapping) else {}
+    counts = _as_map(summary.get("counts"))
+    markers = _as_map(summary.get("markers"))
     rows = []
     for name in sorted(markers):
-        m = markers[name] if isinstance(markers[name], Mapping) else {}
+        m = _as_map(markers[name])
         row = {"marker": name, **{k: _int(m.get(k)) for k in ("passed", "failed", "skipped", "flaky")}}
         if any(row[k] for k in ("passed", "failed", "skipped", "flaky")):
             rows.append(row)
@@ -91,7 +96,7 @@ def _thin(values: Sequence[Any], counts: Sequence[Any]) -> dict[str, list[Any]]:
 
 def _procedures(doc: Mapping[str, Any] | None) -> Mapping[str, Any]:
     procs = doc.get("procedures") if isinstance(doc, Mapping) else None
-    return procs if isinstance(procs, Mapping) else {}
+    return _as_map(procs)
 
 
 def load_evidence(files: Mapping[str, Any], slo: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -106,10 +111,10 @@ def load_evidence(files: Mapping[str, Any], slo: Mapping[str, Any] | None) -> di
     slo = slo or {}
     rows = []
     for name in sorted(set(stats) | set(comparison)):
-        s = stats.get(name) if isinstance(stats.get(name), Mapping) else {}
-        b = base_stats.get(name) if isinstance(base_stats.get(name), Mapping) else {}
-        c = comparison.get(name) if isinstance(comparison.get(name), Mapping) else {}
-        limits = slo.get(name) if isinstance(slo.get(name), Mapping) else {}
+        s = _as_map(stats.get(name))
+        b = _as_map(base_stats.get(name))
+        c = _as_map(comparison.get(name))
+        limits = _as_map(slo.get(name))
         row: dict[str, Any] = {"procedure": name, "count": _int(s.get("count")), "failures": _int(s.get("failures"))}
         for p in PERCENTILES:
             row[p] = _num(s.get(p))
@@ -131,9 +136,9 @@ def load_evidence(files: Mapping[str, Any], slo: Mapping[str, Any] | None) -> di
                 if thinned["values_ms"]:
                     series[label] = thinned
         if series:
-            limits = slo.get(name) if isinstance(slo.get(name), Mapping) else {}
+            limits = _as_map(slo.get(name))
             cdfs.append({"procedure": name, "series": series, "slo_p95_ms": _num(limits.get("p95_ms"))})
-    comp = files.get("comparison") if isinstance(files.get("comparison"), Mapping) else {}
+    comp = _as_map(files.get("comparison"))
     return {"available": bool(rows), "procedures": rows, "cdfs": cdfs,
             "stats_verdict": (files.get("stats") or {}).get("verdict") if isinstance(files.get("stats"), Mapping) else None,
             "comparison_verdict": comp.get("verdict"), "max_slowdown": _num(comp.get("max_slowdown")),

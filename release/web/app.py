@@ -149,7 +149,7 @@ def create_app(settings: ServeSettings) -> Starlette:
             return page(request, "login.html.j2", 401, sess=sess, csrf_token=token,
                         next=_safe_next(str(form.get("next", ""))), email=email)
         limiter.succeeded(email, address)
-        new, cookie = sessions.login(sess, user.email, user.role)
+        _, cookie = sessions.login(sess, user.email, user.role)
         response = RedirectResponse(_safe_next(str(form.get("next", ""))), status_code=303)
         set_cookie(response, cookie)
         return response

@@ -34,7 +34,7 @@ def open_as(browser, board: Board, email: str):
     return context, page
 
 
-def test_member_reads_and_approves(browser, board: Board) -> None:
+def member_reads_and_approves(browser, board: Board) -> None:
     context, page = open_as(browser, board, BOARD[0])
     assert page.get_by_test_id("current-user").inner_text().startswith(BOARD[0])
     record = page.get_by_test_id("change-record")
@@ -47,7 +47,7 @@ def test_member_reads_and_approves(browser, board: Board) -> None:
     context.close()
 
 
-def test_second_member_rejects(browser, board: Board) -> None:
+def second_member_rejects(browser, board: Board) -> None:
     context, page = open_as(browser, board, BOARD[1])
     page.get_by_test_id("comment-reject-change-board").fill("Browser gate failed on the print button.")
     page.get_by_test_id("submit-reject-change-board").click()
@@ -56,7 +56,7 @@ def test_second_member_rejects(browser, board: Board) -> None:
     context.close()
 
 
-def test_preparer_is_refused(browser, board: Board) -> None:
+def preparer_is_refused(browser, board: Board) -> None:
     before = board.audit_count()
     context, page = open_as(browser, board, PREPARER)
     page.get_by_test_id("submit-approve-change-board").click()
@@ -78,7 +78,7 @@ def test_anonymous_post_is_refused(browser, board: Board) -> None:
     context.close()
 
 
-def test_stale_page_is_refused_after_a_new_candidate(browser, board: Board) -> None:
+def stale_page_is_refused_after_a_new_candidate(browser, board: Board) -> None:
     context, page = open_as(browser, board, QA)
     shown = page.get_by_test_id("candidate-sha").inner_text()
     assert shown == board.project.sha
@@ -94,3 +94,11 @@ def test_stale_page_is_refused_after_a_new_candidate(browser, board: Board) -> N
     page.goto("/releases/1.1.0")
     assert page.get_by_test_id("candidate-sha").inner_text() == new_sha
     context.close()
+
+
+def test_board_flow(browser, board: Board) -> None:
+    """One board, in order: approve, reject, the preparer refused, then a stale page refused after rc.2."""
+    member_reads_and_approves(browser, board)
+    second_member_rejects(browser, board)
+    preparer_is_refused(browser, board)
+    stale_page_is_refused_after_a_new_candidate(browser, board)
