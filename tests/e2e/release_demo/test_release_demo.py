@@ -44,6 +44,7 @@ def test_release_demo_promotes_then_blocks_a_search_slowdown(tmp_path, clean_env
     assert "v1.2.0" not in git("tag", "--list").split()
     for report in data["reports"].values():
         assert os.path.isfile(report)
-    assert "BLOCKED" in open(data["reports"]["second"], encoding="utf-8").read()
+    with open(data["reports"]["second"], encoding="utf-8") as second:
+        assert "BLOCKED" in second.read()
     assert not list((workdir / "run").glob("*.pid"))
     assert _sandboxes_running_under(workdir) == []
