@@ -34,8 +34,8 @@ def command(click_ctx: click.Context, version: str, dry_run: bool, resume: bool,
         if result.outcome == "BLOCKED" and result.view is not None:
             for line in checklist_lines(view_json(result.view)):
                 click.echo(line)
-        for step in result.planned:
-            click.echo(f"  - {step}")
+        for planned in result.planned:
+            click.echo(f"  - {planned}")
         for step in result.steps:
             click.echo(f"  {step['step']}: {step['status']}")
         click.echo(result.message, err=result.exit_code != 0)

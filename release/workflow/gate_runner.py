@@ -231,7 +231,7 @@ def junit_totals(path: Path) -> dict[str, Any]:
     if root.tag not in ("testsuites", "testsuite"):
         raise ValueError(f"not JUnit XML (root element <{root.tag}>)")
     cases = list(root.iter("testcase"))
-    totals = {"tests": len(cases), "failures": 0, "errors": 0, "skipped": 0}
+    totals: dict[str, Any] = {"tests": len(cases), "failures": 0, "errors": 0, "skipped": 0}
     passed: list[str] = []
     failed: list[str] = []
     for case in cases:
@@ -331,7 +331,7 @@ def _regression(ctx: Context, gate: GateConfig, target: Target, candidate: Candi
                                            f"{_log_tail(log)}", {"exit_code": code}, files)
     status = data.get("status")
     state = _REGRESSION_STATES.get(status if isinstance(status, str) else "", GateState.ERROR)
-    counts = data.get("counts") if isinstance(data.get("counts"), dict) else {}
+    counts: dict[str, Any] = data["counts"] if isinstance(data.get("counts"), dict) else {}
     failures = [f for f in data.get("failures") or [] if isinstance(f, dict)]
     summary = {"exit_code": code, "status": status, "counts": counts,
                "passed_nodeids": list(data.get("passed_nodeids") or []),
@@ -386,7 +386,7 @@ def _comparison_reason(data: Mapping[str, Any] | None) -> str:
     """Name the procedures a comparison failed (or could not decide) with their slowdown."""
     if not data:
         return "no comparison result"
-    procs = data.get("procedures") if isinstance(data.get("procedures"), Mapping) else {}
+    procs: Mapping[str, Any] = data["procedures"] if isinstance(data.get("procedures"), Mapping) else {}
     parts = []
     for name, proc in sorted(procs.items()):
         if not isinstance(proc, Mapping):
@@ -409,7 +409,7 @@ def _comparison_reason(data: Mapping[str, Any] | None) -> str:
 
 def _load_files(directory: Path, prefix: str) -> list[tuple[Path, str]]:
     """Flatten a load output folder into uniquely named files for the evidence store."""
-    files = []
+    files: list[tuple[Path, str]] = []
     if not directory.is_dir():
         return files
     for p in sorted(directory.rglob("*")):
@@ -509,7 +509,7 @@ def _locust(ctx: Context, gate: GateConfig, target: Target, candidate: Candidate
 
 
 def _slo_detail(stats: Mapping[str, Any]) -> str:
-    slo = stats.get("slo") if isinstance(stats.get("slo"), Mapping) else {}
+    slo: Mapping[str, Any] = stats["slo"] if isinstance(stats.get("slo"), Mapping) else {}
     failed = [c for c in slo.get("checks") or [] if isinstance(c, Mapping) and not c.get("ok", True)]
     if not failed:
         return ""

@@ -75,12 +75,12 @@ def _previous(ctx: Context, release: ReleaseRecord, to: str | None, current_sha:
     if not before:
         raise Blocked(f"nothing to roll back to: {ctx.config.release.production_branch} did not exist before "
                       f"{release.version} was promoted")
-    version = release.previous_version
-    if version is None:
+    previous = release.previous_version
+    if previous is None:
         tagged = [parse_version_tag(t, fmt) for t in ctx.git.tags_at(before)]
         finals = sorted(v for v in tagged if v is not None and not v.prerelease)
-        version = str(finals[-1]) if finals else None
-    return version, str(before)
+        previous = str(finals[-1]) if finals else None
+    return previous, str(before)
 
 
 def rollback(ctx: Context, *, to: str | None = None, progress: Progress = _silent) -> RollbackResult:
