@@ -377,7 +377,7 @@ _KIND_KEYS: dict[str, tuple[str, ...]] = {
     "command": (*_AUTOMATED_KEYS, "run", "junit"),
     "signoff": (*_COMMON_KEYS, "role"),
     "approval": (*_COMMON_KEYS, "role", "quorum"),
-    "criteria": (*_COMMON_KEYS, "items"),
+    "criteria": (*_COMMON_KEYS, "items", "role"),
 }
 
 
@@ -476,7 +476,8 @@ def _gate(v: _Validator, name: str, raw: Any, targets: Mapping[str, Target],
             if req not in table:
                 raise v.fail(k(req), "expected a non-empty string (required for kind = \"command\")")
             opts[req] = v.string(table[req], k(req))
-    elif kind in ("signoff", "approval"):
+    if kind in ("signoff", "approval") or (kind == "criteria" and "role" in table):
+        # Criteria gates may name who attests by hand; without a role, the release-manager role does.
         if "role" not in table:
             raise v.fail(k("role"), f"expected a role from [roles] (required for kind = \"{kind}\")")
         role = v.string(table["role"], k("role"))
@@ -486,11 +487,12 @@ def _gate(v: _Validator, name: str, raw: Any, targets: Mapping[str, Target],
         if not roles[role]:
             raise v.fail(_key("roles", role), f"expected at least one person (gate {name!r} needs this role)")
         opts["role"] = role
-        if kind == "approval":
-            quorum = v.positive_int(table.get("quorum", 1), k("quorum"))
-            if quorum > len(roles[role]):
-                raise v.fail(k("quorum"), f"expected at most {len(roles[role])}, the number of people in role {role!r}")
-            opts["quorum"] = quorum
+    if kind == "approval":
+        assert role is not None
+        quorum = v.positive_int(table.get("quorum", 1), k("quorum"))
+        if quorum > len(roles[role]):
+            raise v.fail(k("quorum"), f"expected at most {len(roles[role])}, the number of people in role {role!r}")
+        opts["quorum"] = quorum
     elif kind == "criteria":
         raw_items = table.get("items")
         if not isinstance(raw_items, list) or not raw_items:

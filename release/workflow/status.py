@@ -25,7 +25,7 @@ from release.versioning import format_ref
 from release.workflow.context import Context
 from release.workflow.target import TargetIdentity, probe
 
-#: Who accepts criteria when a criteria gate names no role (release.toml has no `role` key for criteria gates yet).
+#: Who attests criteria by hand when a criteria gate names no `role` in release.toml.
 CRITERIA_DEFAULT_ROLE = DEFAULT_WAIVER_ROLE
 
 

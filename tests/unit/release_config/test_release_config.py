@@ -206,3 +206,16 @@ def test_find_config_walks_up_to_git_root(tmp_path):
     (root / "release.toml").unlink()
     with pytest.raises(ConfigError, match="release init"):
         find_config(deep)
+
+
+def test_criteria_gate_may_name_who_attests(tmp_path):
+    from release.config import parse_config
+
+    data = {"targets": {"staging": {"url": "http://127.0.0.1:7070"}},
+            "gates": {"acceptance": {"kind": "criteria", "role": "qa-lead",
+                                     "items": [{"id": "AC-1", "text": "t"}]}},
+            "roles": {"qa-lead": ["qa@example.org"]}}
+    assert parse_config(data, tmp_path / "release.toml").gates["acceptance"].role == "qa-lead"
+    data["gates"]["acceptance"]["role"] = "nobody"
+    with pytest.raises(ConfigError, match=r"gates\.acceptance\.role"):
+        parse_config(data, tmp_path / "release.toml")
