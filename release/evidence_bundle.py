@@ -173,12 +173,12 @@ def read_bundle(path: Path, key: bytes) -> tuple[dict[str, Any], dict[str, bytes
         raise BundleRefused(f"{path}: manifest.json is not JSON") from exc
     if not isinstance(manifest, dict) or manifest.get("schema") != SCHEMA:
         raise BundleRefused(f"{path}: not a {SCHEMA} bundle")
-    expected = set()
+    expected: set[str] = set()
     for run in manifest.get("gate_runs", []):
         for art in run.get("artifacts", []):
-            name = f"artifacts/{art['path']}"
-            expected.add(name)
-            data = members.get(name)
+            entry = f"artifacts/{art['path']}"
+            expected.add(entry)
+            data = members.get(entry)
             if data is None or hashlib.sha256(data).hexdigest() != art["sha256"]:
                 raise BundleRefused(f"{path}: artifact {art['path']} is missing or does not match its sha256")
     extra = set(members) - expected

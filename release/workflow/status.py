@@ -95,14 +95,15 @@ def resolve_release(ctx: Context, version: str | None) -> ReleaseRecord:
 
 
 def normalise_version(ctx: Context, text: str) -> str:
-    """Accept 'X.Y.Z', 'vX.Y.Z' or the configured tag format; return 'X.Y.Z'."""
+    """Accept 'X.Y.Z', 'vX.Y.Z', a candidate tag 'vX.Y.Z-rc.N' or the configured tag format; return 'X.Y.Z'."""
     from release.errors import InvalidVersion
     from release.versioning import parse_plain_version, parse_version_tag
 
     text = text.strip()
     tagged = parse_version_tag(text, ctx.config.release.tag)
-    if tagged is not None and not tagged.prerelease and not tagged.build:
-        return str(tagged)
+    # A candidate tag (vX.Y.Z-rc.N) names its release, as CI jobs on rc tags pass it.
+    if tagged is not None and not tagged.build and (not tagged.prerelease or str(tagged.prerelease).startswith("rc.")):
+        return str(tagged.finalize_version())
     try:
         return str(parse_plain_version(text))
     except InvalidVersion:
