@@ -17,12 +17,12 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     create_engine,
-    delete,
     event,
     insert,
     select,
-    update,
+    text,
 )
 from sqlalchemy.pool import NullPool
 
@@ -217,6 +217,37 @@ def bulk_engine(url: str) -> Engine:
 # ---------------------------------------------------------------------------------------------- queries
 
 
+# Hot-path statements are prebuilt text: building Core constructs per call cost more CPU than SQLite's own work.
+_EVENT_COLUMNS = [c.name for c in events.columns]
+_ACTION_COLUMNS = [c.name for c in actions.columns]
+_SELECT_ACTIONS = text('SELECT * FROM "action" WHERE event_id = :event_id ORDER BY position')
+_SELECT_EVENT = text('SELECT * FROM "event" WHERE id = :event_id')
+_SELECT_EVENT_LOCKED = text('SELECT * FROM "event" WHERE id = :event_id FOR UPDATE')
+_FIND_CREATED = text('SELECT id FROM "event" WHERE create_transaction_id = :txn AND created_by = :by AND replay = 0')
+_FIND_ACTION = text('SELECT 1 FROM "action" WHERE event_id = :event_id AND type = :type '
+                    'AND transaction_id = :txn AND replay = 0')
+_TRACKING_TAKEN = text('SELECT 1 FROM "event" WHERE tracking_id = :tracking_id')
+_INSERT_EVENT = text(f'INSERT INTO "event" ({", ".join(_EVENT_COLUMNS)}) '
+                     f'VALUES ({", ".join(":" + c for c in _EVENT_COLUMNS)})')
+_INSERT_ACTION = text(f'INSERT INTO "action" ({", ".join(_ACTION_COLUMNS)}) '
+                      f'VALUES ({", ".join(":" + c for c in _ACTION_COLUMNS)})')
+_DELETE_FLAGS = text("DELETE FROM event_flag WHERE event_id = :event_id")
+_INSERT_FLAG = text("INSERT INTO event_flag (event_id, flag) VALUES (:event_id, :flag)")
+_DELETE_NAMES = text("DELETE FROM name_part WHERE event_id = :event_id")
+_INSERT_NAME = text("INSERT INTO name_part (event_id, field_id, token) VALUES (:event_id, :field_id, :token)")
+_KNOWN_TOKENS = text("SELECT token FROM name_variant WHERE variant IN :tokens AND token IN :tokens").bindparams(
+    bindparam("tokens", expanding=True))
+_COUNTER = text("SELECT value FROM counter WHERE name = :name")
+_COUNTER_LOCKED = text("SELECT value FROM counter WHERE name = :name FOR UPDATE")
+_SET_COUNTER = text("UPDATE counter SET value = :value WHERE name = :name")
+_CLAIM = text("INSERT INTO registration_number (number, event_id) VALUES (:number, :event_id)")
+_UPDATES: dict[tuple[str, ...], Any] = {}
+
+
+def _postgres(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
 def action_dict(row: Mapping[str, Any]) -> dict[str, Any]:
     """An action row as the wire's ActionDocument."""
     out: dict[str, Any] = {
@@ -233,80 +264,73 @@ def action_dict(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def load_actions(conn: Connection, event_id: str) -> list[dict[str, Any]]:
     """Every action of one event, oldest first."""
-    rows = conn.execute(select(actions).where(actions.c.event_id == event_id)
-                        .order_by(actions.c.position)).mappings().all()
-    return [action_dict(r) for r in rows]
+    return [action_dict(r) for r in conn.execute(_SELECT_ACTIONS, {"event_id": event_id}).mappings()]
 
 
 def load_event_row(conn: Connection, event_id: str, *, for_update: bool = False) -> Mapping[str, Any] | None:
     """One event row, or None; `for_update` locks it for this transaction (PostgreSQL; SQLite has one writer)."""
-    statement = select(events).where(events.c.id == event_id)
-    if for_update:
-        statement = statement.with_for_update()
-    return conn.execute(statement).mappings().first()
+    statement = _SELECT_EVENT_LOCKED if for_update and _postgres(conn) else _SELECT_EVENT
+    return conn.execute(statement, {"event_id": event_id}).mappings().first()
 
 
 def find_created_event(conn: Connection, transaction_id: str, created_by: str) -> str | None:
     """The event an earlier create with this transactionId and creator made, if any."""
-    return conn.execute(select(events.c.id).where(events.c.create_transaction_id == transaction_id,
-                                                  events.c.created_by == created_by,
-                                                  events.c.replay == 0)).scalar()
+    return conn.execute(_FIND_CREATED, {"txn": transaction_id, "by": created_by}).scalar()
 
 
 def find_action(conn: Connection, event_id: str, action_type: str, transaction_id: str) -> bool:
     """Whether this event already has this action type with this transactionId."""
-    return conn.execute(select(actions.c.id).where(actions.c.event_id == event_id, actions.c.type == action_type,
-                                                   actions.c.transaction_id == transaction_id,
-                                                   actions.c.replay == 0)).first() is not None
+    found = conn.execute(_FIND_ACTION, {"event_id": event_id, "type": action_type, "txn": transaction_id}).first()
+    return found is not None
 
 
 def tracking_id_taken(conn: Connection, tracking_id: str) -> bool:
     """Whether a tracking ID is already in use."""
-    return conn.execute(select(events.c.id).where(events.c.tracking_id == tracking_id)).first() is not None
+    return conn.execute(_TRACKING_TAKEN, {"tracking_id": tracking_id}).first() is not None
 
 
 def insert_event(conn: Connection, row: Mapping[str, Any]) -> None:
     """Insert a new event row."""
-    conn.execute(insert(events).values(**row))
+    conn.execute(_INSERT_EVENT, {c: row.get(c) for c in _EVENT_COLUMNS})
 
 
 def insert_action(conn: Connection, row: Mapping[str, Any]) -> None:
     """Append one action row."""
-    conn.execute(insert(actions).values(**row))
-
-
-def next_position(conn: Connection, event_id: str) -> int:
-    """The position the next action of this event takes."""
-    count = conn.execute(select(actions.c.position).where(actions.c.event_id == event_id)
-                         .order_by(actions.c.position.desc()).limit(1)).scalar()
-    return 0 if count is None else int(count) + 1
+    conn.execute(_INSERT_ACTION, {c: row.get(c) for c in _ACTION_COLUMNS})
 
 
 def update_event(conn: Connection, event_id: str, values: Mapping[str, Any]) -> None:
     """Write the derived state back onto the event row."""
-    conn.execute(update(events).where(events.c.id == event_id).values(**values))
+    keys = tuple(sorted(values))
+    statement = _UPDATES.get(keys)
+    if statement is None:
+        unknown = set(keys) - set(_EVENT_COLUMNS)
+        if unknown:
+            raise KeyError(f"not event columns: {sorted(unknown)}")
+        statement = text(f'UPDATE "event" SET {", ".join(f"{k} = :{k}" for k in keys)} WHERE id = :event_id__')
+        _UPDATES[keys] = statement
+    conn.execute(statement, {**values, "event_id__": event_id})
 
 
 def replace_flags(conn: Connection, event_id: str, flags: Iterable[str]) -> None:
     """Replace an event's flag rows."""
-    conn.execute(delete(event_flags).where(event_flags.c.event_id == event_id))
+    conn.execute(_DELETE_FLAGS, {"event_id": event_id})
     rows = [{"event_id": event_id, "flag": f} for f in sorted(set(flags))]
     if rows:
-        conn.execute(insert(event_flags), rows)
+        conn.execute(_INSERT_FLAG, rows)
 
 
 def replace_name_parts(conn: Connection, event_id: str, parts: Sequence[tuple[str, str]]) -> bool:
     """Replace an event's name index rows and add new tokens' deletion variants; True if the vocabulary grew."""
     from sandbox.domain import deletion_variants
 
-    conn.execute(delete(name_parts).where(name_parts.c.event_id == event_id))
+    conn.execute(_DELETE_NAMES, {"event_id": event_id})
     if not parts:
         return False
-    conn.execute(insert(name_parts), [{"event_id": event_id, "field_id": f, "token": t} for f, t in parts])
-    tokens = {t for _, t in parts}
-    known = set(conn.execute(select(name_variants.c.token).where(name_variants.c.variant.in_(tokens),
-                                                                 name_variants.c.token.in_(tokens))).scalars())
-    new_rows = [{"variant": v, "token": t} for t in sorted(tokens - known) for v in sorted(deletion_variants(t))]
+    conn.execute(_INSERT_NAME, [{"event_id": event_id, "field_id": f, "token": t} for f, t in parts])
+    tokens = sorted({t for _, t in parts})
+    known = set(conn.execute(_KNOWN_TOKENS, {"tokens": tokens}).scalars())
+    new_rows = [{"variant": v, "token": t} for t in tokens if t not in known for v in sorted(deletion_variants(t))]
     if new_rows:
         insert_ignore(conn, name_variants, new_rows)
     return bool(new_rows)
@@ -314,7 +338,7 @@ def replace_name_parts(conn: Connection, event_id: str, parts: Sequence[tuple[st
 
 def insert_ignore(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert rows, skipping those that already exist (SQLite and PostgreSQL)."""
-    if conn.dialect.name == "postgresql":
+    if _postgres(conn):
         from sqlalchemy.dialects.postgresql import insert as pg_insert
         conn.execute(pg_insert(table).on_conflict_do_nothing(), rows)
     else:
@@ -324,25 +348,25 @@ def insert_ignore(conn: Connection, table: Table, rows: list[dict[str, Any]]) ->
 
 def allocate_registration_counter(conn: Connection) -> int:
     """Take the next registration sequence number, locking the counter row for this transaction."""
-    current = conn.execute(select(counters.c.value).where(counters.c.name == REGISTRATION_COUNTER)
-                           .with_for_update()).scalar_one()
-    conn.execute(update(counters).where(counters.c.name == REGISTRATION_COUNTER).values(value=current + 1))
-    return int(current) + 1
+    statement = _COUNTER_LOCKED if _postgres(conn) else _COUNTER
+    current = int(conn.execute(statement, {"name": REGISTRATION_COUNTER}).scalar_one())
+    conn.execute(_SET_COUNTER, {"name": REGISTRATION_COUNTER, "value": current + 1})
+    return current + 1
 
 
 def peek_registration_counter(conn: Connection) -> int:
-    """The counter's value without taking it (used by the racy defect only)."""
-    return int(conn.execute(select(counters.c.value).where(counters.c.name == REGISTRATION_COUNTER)).scalar_one())
+    """The counter's value without taking it (used by the racy defect and the seeder)."""
+    return int(conn.execute(_COUNTER, {"name": REGISTRATION_COUNTER}).scalar_one())
 
 
 def set_registration_counter(conn: Connection, value: int) -> None:
     """Overwrite the counter (the racy defect and the seeder)."""
-    conn.execute(update(counters).where(counters.c.name == REGISTRATION_COUNTER).values(value=value))
+    conn.execute(_SET_COUNTER, {"name": REGISTRATION_COUNTER, "value": value})
 
 
 def claim_registration_number(conn: Connection, number: str, event_id: str) -> None:
     """Record a number as used; the primary key refuses a second claim."""
-    conn.execute(insert(registration_numbers).values(number=number, event_id=event_id))
+    conn.execute(_CLAIM, {"number": number, "event_id": event_id})
 
 
 def dumps(value: Any) -> str:
