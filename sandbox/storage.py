@@ -113,8 +113,9 @@ SECONDARY_INDEXES: tuple[Index, ...] = (
     Index("ix_event_status_created", events.c.status, events.c.created_at),
     Index("ix_event_type_created", events.c.type, events.c.created_at),
     Index("ix_event_registration_number", events.c.registration_number),
-    Index("ix_event_dob", events.c.dob),
-    Index("ix_event_event_date", events.c.event_date),
+    # (type, date, id) covers the type check and the id join, so DOB searches read only matching event rows.
+    Index("ix_event_type_dob", events.c.type, events.c.dob, events.c.id),
+    Index("ix_event_type_event_date", events.c.type, events.c.event_date, events.c.id),
     Index("ux_action_txn", actions.c.event_id, actions.c.type, actions.c.transaction_id, actions.c.replay,
           unique=True),
     Index("ix_event_flag_flag", event_flags.c.flag, event_flags.c.event_id),
@@ -123,6 +124,7 @@ SECONDARY_INDEXES: tuple[Index, ...] = (
 )
 
 REGISTRATION_COUNTER = "registration_number"
+OBSOLETE_INDEXES = ("ix_event_dob", "ix_event_event_date")  # replaced by covering indexes
 
 
 def _dumps(value: Any) -> str:
@@ -180,6 +182,8 @@ class Store:
         """Create missing tables and indexes and the counter row."""
         with self.write() as conn:
             metadata.create_all(conn)
+            for name in OBSOLETE_INDEXES:
+                conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
             for index in SECONDARY_INDEXES:
                 index.create(conn, checkfirst=True)
             if conn.execute(select(counters.c.value).where(counters.c.name == REGISTRATION_COUNTER)).first() is None:
