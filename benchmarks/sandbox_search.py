@@ -174,7 +174,7 @@ def main() -> int:
         token = httpx.post(f"{proc.url}/auth/token", params={"grant_type": "client_credentials",
                                                             "client_id": proc.client_id,
                                                             "client_secret": proc.client_secret}).json()["access_token"]
-        budget = int(args.duration * args.clients * 4) + 200
+        budget = int(args.duration * args.clients * 7) + 200
         started = time.perf_counter()
         to_register = prepare_declared(proc.url, token, budget)
         print(f"prepared {len(to_register)} declared records in {time.perf_counter() - started:.1f}s (not timed)")
