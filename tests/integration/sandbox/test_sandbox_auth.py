@@ -110,3 +110,11 @@ def test_narrower_extra_client_can_search_but_not_create(sandbox):
     with pytest.raises(TrpcError) as caught:
         reader.create()
     assert caught.value.status == 403
+
+
+def test_auth_rate_limit_when_enabled():
+    with SandboxProcess(extra_args=["--auth-rate-limit", "2"]) as limited:
+        codes = [httpx.post(f"{limited.url}/auth/authenticate", json={"username": "k.bwalya", "password": "bad"}
+                            ).status_code for _ in range(3)]
+        other_user = httpx.post(f"{limited.url}/auth/authenticate", json={"username": "k.mweene", "password": "test"})
+    assert codes == [401, 401, 429] and other_user.status_code == 200
