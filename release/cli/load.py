@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from release.errors import InputError
+from release.errors import InputError, UsageError
 
 EXIT_BY_RUN_VERDICT = {"PASSED": 0, "FAILED": 1, "ERROR": 2}
 EXIT_BY_COMPARISON = {"PASS": 0, "FAIL": 1, "INCONCLUSIVE": 3}
@@ -145,24 +145,36 @@ def command() -> None:
 
 
 @command.command("run")
-@click.option("--target", required=True, help="Base URL of the CRVS target.")
+@click.option("--target", help="Base URL of the CRVS target.")
+@click.option("--sandbox", is_flag=True, help="Load a throwaway reference sandbox started for this run.")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Directory for the results.")
 @_run_options
 @_json_flag
 @click.pass_context
-def run_cmd(ctx: click.Context, target: str, out: Path, fmt: str, as_json: bool, **kw: Any) -> None:
+def run_cmd(ctx: click.Context, target: str | None, sandbox: bool, out: Path, fmt: str, as_json: bool,
+            **kw: Any) -> None:
     """Run the scenarios against TARGET and check the SLOs (exit 0 passed, 1 failed, 2 error)."""
+    from contextlib import ExitStack
+
     from load.errors import LoadInputError
     from load.runner import run_load
 
-    opts = _options(target, out, kw)
+    if bool(target) == sandbox:
+        raise UsageError("give exactly one of --target URL or --sandbox")
     progress = _Progress()
-    try:
-        doc = run_load(opts, progress)
-    except LoadInputError as exc:
-        raise InputError(str(exc)) from exc
-    finally:
-        progress.close()
+    with ExitStack() as stack:
+        if sandbox:
+            from sandbox.process import SandboxProcess
+
+            target = stack.enter_context(SandboxProcess()).url
+        assert target is not None
+        opts = _options(target, out, kw)
+        try:
+            doc = run_load(opts, progress)
+        except LoadInputError as exc:
+            raise InputError(str(exc)) from exc
+        finally:
+            progress.close()
     if fmt == "json" or as_json:
         click.echo(json.dumps(doc, indent=2))
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import configparser
 import re
 import shlex
 import subprocess
@@ -115,11 +116,25 @@ def _parse(argv: list[str]) -> None:
         args = _rest(ctx)
 
 
-INVOCATIONS = release_invocations()
+def tox_invocations() -> list[tuple[str, list[str]]]:
+    """Each `release ...` command of tox.ini's environments."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(ROOT / "tox.ini")
+    calls = []
+    for section in parser.sections():
+        for line in parser[section].get("commands", "").splitlines():
+            tokens = shlex.split(re.sub(r"\{[^}]*\}", "X", line))
+            if tokens[:1] == ["release"]:
+                calls.append((f"tox.ini [{section}]: {line.strip()}", tokens[1:]))
+    return calls
 
 
-def test_pipelines_call_the_cli():
+INVOCATIONS = release_invocations() + tox_invocations()
+
+
+def test_pipelines_and_tox_call_the_cli():
     assert len(INVOCATIONS) >= 8
+    assert any(where.startswith("tox.ini [testenv:gates]") for where, _ in INVOCATIONS)
 
 
 @pytest.mark.parametrize(("where", "argv"), INVOCATIONS, ids=[w for w, _ in INVOCATIONS])
