@@ -48,3 +48,25 @@ def test_release_demo_promotes_then_blocks_a_search_slowdown(tmp_path, clean_env
         assert "BLOCKED" in second.read()
     assert not list((workdir / "run").glob("*.pid"))
     assert _sandboxes_running_under(workdir) == []
+
+    # The change record of the promoted release, in all three formats, from the demo's real ledger and evidence.
+    def release_cli(*args):
+        return subprocess.run([sys.executable, "-m", "release.cli.main", *args], cwd=repo, env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    outputs = {}
+    for fmt in ("html", "md", "pdf"):
+        out = tmp_path / f"record.{fmt}"
+        rendered = release_cli("report", "1.1.0", "--format", fmt, "--out", str(out))
+        assert rendered.returncode == 0, rendered.stderr
+        outputs[fmt] = out
+    html = outputs["html"].read_text(encoding="utf-8")
+    assert "1.1.0" in html and html.count("<svg") >= 2, "the HTML record carries its charts inline"
+    assert 'src="http' not in html and 'href="http' not in html, "the HTML record must open standalone"
+    assert "event.search" in outputs["md"].read_text(encoding="utf-8")
+    text = subprocess.run(["pdftotext", str(outputs["pdf"]), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "1.1.0" in text and "event.search" in text
+    subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", str(outputs["pdf"]),
+                    str(tmp_path / "page")], check=True)
+    assert list(tmp_path.glob("page*.png")), "the PDF renders to an image"
