@@ -66,3 +66,30 @@ def run_cli(clean_env: dict[str, str], tmp_path: Path) -> Callable[..., CliResul
 def port() -> Iterator[int]:
     """A free loopback port."""
     yield free_port()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[object]:
+    """A PostgreSQL server for the session: RELEASE_TEST_PG_URL, or a throwaway cluster started and stopped here."""
+    from tests.pg import PostgresMissing, start_server
+
+    try:
+        server = start_server(free_port())
+    except PostgresMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_url(pg_server) -> str:
+    """SQLAlchemy URL of the session's PostgreSQL admin database."""
+    return str(pg_server.admin_url)
+
+
+@pytest.fixture
+def fresh_pg_url(pg_server) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    url = pg_server.create_database()
+    yield url
+    pg_server.drop_database(url)

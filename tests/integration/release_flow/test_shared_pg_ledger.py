@@ -3,38 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
 from tests.integration.release_flow.conftest import QA, ReleaseRepo, clone_release_repo
-from tests.pg import PgServer, PostgresMissing, start_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.xdist_group("pg")]
 
 
-@pytest.fixture(scope="module")
-def pg() -> Iterator[PgServer]:
-    try:
-        server = start_server(free_port())
-    except PostgresMissing as exc:
-        pytest.fail(str(exc), pytrace=False)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def ledger_url(pg: PgServer) -> Iterator[str]:
-    url = pg.create_database()
-    yield url
-    pg.drop_database(url)
-
-
-def test_ci_gate_results_land_in_the_shared_ledger(make_release_repo, ledger_url: str, tmp_path: Path):
+def test_ci_gate_results_land_in_the_shared_ledger(make_release_repo, fresh_pg_url: str, tmp_path: Path):
     ci = make_release_repo()
-    shared = {"RELEASE_LEDGER_URL": ledger_url}
+    shared = {"RELEASE_LEDGER_URL": fresh_pg_url}
     prepared = ci.cli("prepare", env=shared)
     assert prepared.exit_code == 0, prepared.stdout + prepared.stderr
 

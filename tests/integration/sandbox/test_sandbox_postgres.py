@@ -10,23 +10,16 @@ from sandbox_wire import Api, birth_declaration, client_token, registration_numb
 
 from sandbox.process import SandboxProcess
 from sandbox.seed import seed_database
-from tests.conftest import free_port
-from tests.pg import PgServer, PostgresMissing, start_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.xdist_group("pg")]
 
 
 @pytest.fixture(scope="module")
-def pg_database() -> Iterator[str]:
-    """A fresh PostgreSQL database (RELEASE_TEST_PG_URL's server, or a throwaway cluster)."""
-    try:
-        server: PgServer = start_server(free_port())
-    except PostgresMissing as exc:
-        pytest.fail(str(exc), pytrace=False)
-    url = server.create_database()
+def pg_database(pg_server) -> Iterator[str]:
+    """A fresh PostgreSQL database on the session's server, for this module."""
+    url = pg_server.create_database()
     yield url
-    server.drop_database(url)
-    server.stop()
+    pg_server.drop_database(url)
 
 
 @pytest.fixture(scope="module")
