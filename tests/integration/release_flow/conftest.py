@@ -120,7 +120,7 @@ class ReleaseRepo:
 
 
 def build_release_repo(base: Path, env_base: dict[str, str], *, production: bool = False,
-                       name: str = "crvs") -> ReleaseRepo:
+                       name: str = "crvs", extra_gates: str = "") -> ReleaseRepo:
     """A repository with v1.0.0 on production, then a feat and a fix on main; sandboxes run from base/<name>-run."""
     run_dir = base / f"{name}-run"
     staging_port = free_port()
@@ -129,7 +129,7 @@ def build_release_repo(base: Path, env_base: dict[str, str], *, production: bool
     if production:
         production_port = free_port()
         write_environment(run_dir, "production", production_port)
-    files = {"release.toml": release_toml(staging_port, production_port=production_port),
+    files = {"release.toml": release_toml(staging_port, production_port=production_port, extra=extra_gates),
              "scripts/deploy": deploy_script_text(run_dir), "scripts/check.py": CHECK_SCRIPT,
              ".gitignore": "build/\n"}
     repo = make_repo(base / name, [Commit("chore: initial import", files=files, author=AUTHOR),
