@@ -50,10 +50,11 @@ def group() -> None:
 @click.option("--crash-after", type=int, default=None, help="Exit abruptly after N API requests (env SANDBOX_CRASH_AFTER).")
 @click.option("--read-connections", "read_pool", default=8, show_default=True, type=click.IntRange(min=1),
               help="Database read connections.")
+@click.option("--json", "as_json", is_flag=True, help="Announce the URL, credentials and faults as one JSON line.")
 def serve(host: str, port: int, db: str, client_id: str, client_secret: str, app_version: str, app_commit: str,
           dev_code: str, token_ttl: int, jwt_secret: str, clients: tuple[str, ...], auth_rate_limit: int,
           latency: tuple[str, ...], error_rate: tuple[str, ...], defects: tuple[str, ...], crash_after: int | None,
-          read_pool: int) -> None:
+          read_pool: int, as_json: bool) -> None:
     """Run the sandbox server until Ctrl-C or SIGTERM."""
     from sandbox.app import create_app, wrap_faults
     from sandbox.faults import FaultConfigError, build_faults
@@ -79,15 +80,24 @@ def serve(host: str, port: int, db: str, client_id: str, client_secret: str, app
     sock.listen(2048)
     actual = sock.getsockname()[1]
     url = f"http://{host}:{actual}"
-    click.echo(f"{LISTENING_PREFIX}{url}")
-    click.echo(f"system client: client_id={client_id} client_secret={'(custom)' if client_secret != DEFAULT_CLIENT_SECRET else client_secret}")
-    click.echo(f"dev users: k.bwalya / f.katongo / k.mweene, password test, code {dev_code}")
-    if faults.latency_ms or faults.error_rate or faults.defects or faults.crash_after:
-        click.echo("faults: " + json.dumps({"latency_ms": dict(faults.latency_ms), "error_rate": dict(faults.error_rate),
-                                            "defects": sorted(faults.defects), "crash_after": faults.crash_after}))
+    shown_secret = "(custom)" if client_secret != DEFAULT_CLIENT_SECRET else client_secret
+    fault_info = {"latency_ms": dict(faults.latency_ms), "error_rate": dict(faults.error_rate),
+                  "defects": sorted(faults.defects), "crash_after": faults.crash_after}
+    if as_json:
+        click.echo(json.dumps({"url": url, "version": app_version, "commit": app_commit,
+                               "client_id": client_id, "client_secret": shown_secret,
+                               "dev_users": ["k.bwalya", "f.katongo", "k.mweene"], "dev_password": "test",
+                               "dev_code": dev_code, "faults": fault_info}))
+    else:
+        click.echo(f"{LISTENING_PREFIX}{url}")
+        click.echo(f"system client: client_id={client_id} client_secret={shown_secret}")
+        click.echo(f"dev users: k.bwalya / f.katongo / k.mweene, password test, code {dev_code}")
+        if faults.latency_ms or faults.error_rate or faults.defects or faults.crash_after:
+            click.echo("faults: " + json.dumps(fault_info))
     sys.stdout.flush()
     serve_forever(wrap_faults(app, faults), sock)
-    click.echo("sandbox stopped")
+    if not as_json:
+        click.echo("sandbox stopped")
 
 
 @group.command("seed")
