@@ -7,7 +7,7 @@ import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from rapidfuzz.distance import OSA
 from sqlalchemy import (
@@ -173,8 +173,7 @@ def _parse_clause(raw: Any, path: str) -> Clause:
                 elif field_id in NAME_SEARCH_FIELDS:
                     if not isinstance(match, Mapping) or match.get("type", "exact") not in ("exact", "fuzzy"):
                         raise _bad(fpath, 'expected {"type": "exact" | "fuzzy", "term": "first last"}')
-                    term = match.get("term")
-                    tokens = name_tokens(term)
+                    tokens = name_tokens(match.get("term"))
                     if not tokens:
                         raise _bad(f"{fpath}.term", "expected a non-empty name")
                     names.append(NameTerm(field_id, match.get("type") == "fuzzy", tuple(tokens)))
@@ -379,7 +378,7 @@ def run_search(conn: Connection, query: SearchQuery, created_before: str | None 
                expand: Expander = fuzzy_tokens) -> dict[str, Any]:
     """Execute a query: {results: [EventIndex], total}."""
     page, count = build_statements(conn, query, created_before, expand)
-    rows: Sequence[Mapping[str, Any]] = conn.execute(page).mappings().all()
+    rows = cast(Sequence[Mapping[str, Any]], conn.execute(page).mappings().all())
     if len(rows) < query.limit and (rows or query.offset == 0):
         total = query.offset + len(rows)  # a short page is the last one: no COUNT needed
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     Column,
@@ -268,13 +268,14 @@ def action_dict(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def load_actions(conn: Connection, event_id: str) -> list[dict[str, Any]]:
     """Every action of one event, oldest first."""
-    return [action_dict(r) for r in conn.execute(_SELECT_ACTIONS, {"event_id": event_id}).mappings()]
+    return [action_dict(cast(Mapping[str, Any], r))
+            for r in conn.execute(_SELECT_ACTIONS, {"event_id": event_id}).mappings()]
 
 
 def load_event_row(conn: Connection, event_id: str, *, for_update: bool = False) -> Mapping[str, Any] | None:
     """One event row, or None; `for_update` locks it for this transaction (PostgreSQL; SQLite has one writer)."""
     statement = _SELECT_EVENT_LOCKED if for_update and _postgres(conn) else _SELECT_EVENT
-    return conn.execute(statement, {"event_id": event_id}).mappings().first()
+    return cast(Mapping[str, Any] | None, conn.execute(statement, {"event_id": event_id}).mappings().first())
 
 
 def find_created_event(conn: Connection, transaction_id: str, created_by: str) -> str | None:
