@@ -23,7 +23,7 @@ DEV_USERS: dict[str, UserCredentials] = {
     "local_registrar": UserCredentials("k.mweene", "test", "LOCAL_REGISTRAR"),
 }
 DEV_CLIENT_ID = "release-gate"
-DEV_CLIENT_SECRET = "release-gate-secret"  # noqa: S105 - documented dev default of the sandbox
+DEV_CLIENT_SECRET = "release-gate-secret"  # the documented dev default of the sandbox, never a real secret
 DEV_LOGIN_CODE = "000000"
 
 _USER_ENV = {
