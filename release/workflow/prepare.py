@@ -149,7 +149,7 @@ def prepare(ctx: Context, *, bump: str = "auto", explicit: str | None = None, de
     if gates:
         result.gates = run_automated_gates(ctx, candidate, forced_errors=forced, progress=progress)
     result.view = evaluate_release(ctx, version)
-    result.reports = write_reports(ctx, result.view, section, report_dir)
+    result.reports = write_reports(ctx, result.view, report_dir)
     progress(f"report: {result.reports.get('html')}")
     return result
 
@@ -193,16 +193,15 @@ def _deploy_and_wait(ctx: Context, candidate: CandidateRecord, result: PrepareRe
     return forced
 
 
-def write_reports(ctx: Context, view: ReleaseView, changelog: str, folder: Path) -> dict[str, str]:
-    """Render the change record as HTML and Markdown into folder; returns format -> path."""
-    from release.report import build_report_data, render
+def write_reports(ctx: Context, view: ReleaseView, folder: Path) -> dict[str, str]:
+    """Render the full change record (charts included) as HTML and Markdown into folder; returns format -> path."""
+    from release.report.record import change_record_data, render_record
 
-    data = build_report_data(view, changelog=changelog, audit_head=ctx.ledger.audit_head(),
-                             generated_at=ctx.now())
+    data = change_record_data(ctx, view.release.version)
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}
     for fmt, name in (("html", "report.html"), ("md", "report.md")):
         path = folder / name
-        path.write_text(render(data, fmt), encoding="utf-8")
+        path.write_bytes(render_record(data, fmt))
         paths[fmt] = str(path)
     return paths
