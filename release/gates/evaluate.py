@@ -222,7 +222,8 @@ def evaluate(
             state, reasons, used = _signoff_or_approval(spec, facts, decisions)
         state, reasons, waiver = _apply_waiver(spec, facts, state, reasons, waivers, now)
         statuses.append(GateStatus(spec.name, spec.kind, state, tuple(reasons), evidence, tuple(used), waiver))
-    blocking = tuple(f"{s.gate}: {s.state.value}: {s.reasons[0] if s.reasons else 'no reason'}"
+    # Every reason, not only the first: "run 4: FAILED" alone does not say that event.search got slower.
+    blocking = tuple(f"{s.gate}: {s.state.value}: {'; '.join(s.reasons) if s.reasons else 'no reason'}"
                      for s in statuses if not s.state.counts)
     if not specs:
         blocking = ("no gates are configured; nothing proves this candidate",)

@@ -146,11 +146,12 @@ def test_gate_state(case: Case) -> None:
 
 
 def test_promotable_only_when_every_gate_counts() -> None:
-    runs = [run(REGRESSION, GateState.PASSED), run(LOAD, GateState.FAILED, run_id=2)]
+    runs = [run(REGRESSION, GateState.PASSED), run(LOAD, GateState.FAILED, run_id=2,
+                                                     summary={"reason": "event.search FAIL: +50% slower"})]
     decisions = [decide(S, QA, "qa@example.org")]
     blocked = evaluate([REGRESSION, LOAD, QA], FACTS, runs, decisions, [], expected(REGRESSION, LOAD), NOW)
     assert not blocked.promotable
-    assert blocked.blocking_reasons == ("load: FAILED: run 2: FAILED",)
+    assert blocked.blocking_reasons == ("load: FAILED: run 2: FAILED; event.search FAIL: +50% slower",)
     waived = evaluate([REGRESSION, LOAD, QA], FACTS, runs, decisions, [waiver(LOAD)], expected(REGRESSION, LOAD), NOW)
     assert waived.promotable and waived.blocking_reasons == ()
     assert waived.gate("load").waiver == waiver(LOAD)
