@@ -59,7 +59,7 @@ def finish(proc: subprocess.Popen[str], out: Path, timeout: float = 180) -> Fini
 
 @dataclass(frozen=True)
 class LoadRuns:
-    """Runs made once per module: a clean run, an A/B of clean vs +100 ms search, and an aborting run."""
+    """Runs made once per module (20 users, 20 s, as issue #4 asks): a clean run, an A/B of clean vs +100 ms search, and an aborting run."""
 
     clean: Finished
     ab: Finished
@@ -73,7 +73,7 @@ def load_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoadRuns]:
     (home / "gate.toml").write_text(GATE_SLO)
     (home / "abort.toml").write_text(ABORT_SLO)
     with SandboxProcess() as clean, SandboxProcess(latency={"event.search": 100}) as slow:
-        common = ["--users", "20", "--spawn-rate", "20", "--duration", "12s", "--slo", str(home / "gate.toml")]
+        common = ["--users", "20", "--spawn-rate", "20", "--duration", "20s", "--slo", str(home / "gate.toml")]
         procs = [
             (start_cli(["load", "run", "--target", clean.url, "--out", str(home / "clean"), *common], home),
              home / "clean"),
