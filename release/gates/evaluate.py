@@ -65,17 +65,26 @@ def _automated(spec: GateSpec, facts: ReleaseFacts, runs: Sequence[GateRun],
                                      "no run on this candidate yet"], older
         return GateState.PENDING, ["no run on this candidate yet"], None
     if expected is None:
-        return GateState.INCONCLUSIVE, ["cannot confirm the evidence binding: the expected target identity is unknown"], run
+        unknown = "cannot confirm the evidence binding: the expected target identity is unknown"
+        if run.state is not GateState.PASSED and run.state in RUN_STATES:
+            # A run that did not pass blocks whatever the target says now; keep its own reason in view.
+            return run.state, [*_run_reasons(run), unknown], run
+        return GateState.INCONCLUSIVE, [unknown], run
     changes = binding_changes(run.binding, expected)
     if changes:
         return GateState.STALE, list(changes), run
     if run.state not in RUN_STATES:
         return GateState.ERROR, [f"run {run.id} has an invalid stored state {run.state.value}"], run
+    return run.state, _run_reasons(run), run
+
+
+def _run_reasons(run: GateRun) -> list[str]:
+    """'run N: STATE' and the run's own one-line reason, if it recorded one."""
     reasons = [f"run {run.id}: {run.state.value}"]
     detail = run.summary.get("reason") if isinstance(run.summary, Mapping) else None
     if isinstance(detail, str) and detail:
         reasons.append(detail)
-    return run.state, reasons, run
+    return reasons
 
 
 def _valid_decisions(spec: GateSpec, facts: ReleaseFacts, decisions: Sequence[Decision],

@@ -22,7 +22,8 @@ def build_report_data(view: ReleaseView, *, changelog: str, audit_head: str, gen
         schema, generated_at (ISO UTC), version, tag (final tag), state (release lifecycle state),
         previous_version (the production version this release replaces, or None), preparer,
         candidate: {rc, tag, sha} | None,
-        verdict: "PROMOTABLE" | "BLOCKED", blocking_reasons: [str],
+        verdict: "PROMOTABLE" | "BLOCKED" | (once promoted) "PROMOTED" | "FAILED_AFTER_PROMOTE" | "ROLLED_BACK",
+        blocking_heading: str, blocking_reasons: [str],
         changelog: Markdown text of this release's changelog section,
         gates: [{gate, kind, state, counts, reasons: [str],
                  evidence: {run_id, state, commit, target_url, target_version, tool_version, config_hash,
@@ -36,7 +37,7 @@ def build_report_data(view: ReleaseView, *, changelog: str, audit_head: str, gen
 
     It holds ids, hashes, counts and the e-mail ids of the people who decided; never secrets or record data.
     """
-    from release.workflow.status import gate_status_json
+    from release.workflow.status import SETTLED_STATES, gate_status_json, verdict
 
     gates = [gate_status_json(g) for g in view.checklist.gates]
     cand = view.candidate
@@ -52,7 +53,9 @@ def build_report_data(view: ReleaseView, *, changelog: str, audit_head: str, gen
         "preparer": view.release.preparer,
         "prepared_at": iso_utc(view.release.created_at),
         "candidate": None if cand is None else {"rc": cand.rc, "tag": cand.tag, "sha": cand.sha},
-        "verdict": "PROMOTABLE" if view.checklist.promotable else "BLOCKED",
+        "verdict": verdict(view),
+        "blocking_heading": ("Why it is blocked" if view.release.state.value not in SETTLED_STATES
+                             else f"Open if evaluated now (the release is already {view.release.state.value})"),
         "blocking_reasons": list(view.checklist.blocking_reasons),
         "changelog": changelog,
         "gates": gates,

@@ -24,14 +24,14 @@ class StalePage(DecisionInvalid):
 def release_rows(ctx: Context) -> list[dict[str, Any]]:
     """Every release, newest first, with its newest candidate and verdict."""
     from release.gates import iso_utc
-    from release.workflow.status import evaluate_release
+    from release.workflow.status import evaluate_release, verdict
 
     rows = []
     for rel in reversed(ctx.ledger.list_releases()):
         view = evaluate_release(ctx, rel.version)
         rows.append({"version": rel.version, "state": rel.state.value,
                      "candidate": view.candidate.tag if view.candidate else None,
-                     "verdict": "PROMOTABLE" if view.checklist.promotable else "BLOCKED",
+                     "verdict": verdict(view),
                      "prepared_at": iso_utc(rel.created_at)})
     return rows
 

@@ -134,6 +134,18 @@ def evaluate_release(ctx: Context, version: str | None = None) -> ReleaseView:
     return ReleaseView(release, candidate, facts, specs, checklist, seen)
 
 
+#: Release states after a promotion: their verdict is what happened, not a fresh evaluation against live targets.
+SETTLED_STATES = frozenset({"PROMOTED", "FAILED_AFTER_PROMOTE", "ROLLED_BACK"})
+
+
+def verdict(view: ReleaseView) -> str:
+    """PROMOTABLE or BLOCKED for a release still open; its lifecycle state once it has been promoted."""
+    state = view.release.state.value
+    if state in SETTLED_STATES:
+        return state
+    return "PROMOTABLE" if view.checklist.promotable else "BLOCKED"
+
+
 def gate_status_json(status: GateStatus) -> dict[str, Any]:
     """A JSON-able view of one checklist line (counts and ids only; no secrets)."""
     run = status.evidence

@@ -172,3 +172,19 @@ def test_no_gates_is_not_promotable() -> None:
 def test_naive_clock_is_refused() -> None:
     with pytest.raises(ValueError, match="naive"):
         evaluate([QA], FACTS, [], [], [], {}, NOW.replace(tzinfo=None))
+
+
+@pytest.mark.parametrize(
+    ("state", "expected_state"),
+    [(GateState.PASSED, GateState.INCONCLUSIVE), (GateState.FAILED, GateState.FAILED),
+     (GateState.ERROR, GateState.ERROR), (GateState.INCONCLUSIVE, GateState.INCONCLUSIVE)],
+)
+def test_unknown_target_identity_keeps_a_failed_runs_own_reason(state, expected_state) -> None:
+    runs = [run(LOAD, state, summary={"reason": "event.search FAIL: +50% slower"})]
+    checklist = evaluate([LOAD], FACTS, runs, [], [], {"load": None}, NOW)
+    status = checklist.gate("load")
+    assert status.state is expected_state
+    assert not checklist.promotable
+    assert any("target identity is unknown" in r for r in status.reasons)
+    if state is not GateState.PASSED:
+        assert "event.search FAIL: +50% slower" in status.reasons
