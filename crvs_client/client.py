@@ -66,32 +66,28 @@ class CRVSClient:
         return wire.unwrap_rest(name, resp.status, resp.text)
 
     # -- auth and identity ------------------------------------------------------------------------
+    def _auth_field(self, path: str, name: str, field: str, *, params: dict[str, str] | None = None,
+                    json_body: Any = None) -> str:
+        """POST to an auth endpoint and return one string field of its answer, or raise ProtocolError."""
+        resp = self.transport.request("POST", path, name=name, params=params, json=json_body)
+        body = wire.unwrap_rest(name, resp.status, resp.text)
+        value = body.get(field) if isinstance(body, dict) else None
+        if not value:
+            raise ProtocolError(name, resp.status, f"no {field} in answer")
+        return str(value)
+
     def authenticate_client(self, client_id: str, client_secret: str) -> str:
         """Get a system-client token with client_credentials and keep it."""
-        resp = self.transport.request("POST", "/auth/token", name="auth.token", params={
+        self.token = self._auth_field("/auth/token", "auth.token", "access_token", params={
             "grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret})
-        body = wire.unwrap_rest("auth.token", resp.status, resp.text)
-        token = body.get("access_token") if isinstance(body, dict) else None
-        if not token:
-            raise ProtocolError("auth.token", resp.status, "no access_token in answer")
-        self.token = str(token)
         return self.token
 
     def login(self, username: str, password: str, code: str) -> str:
         """Log a user in with the two-step flow (authenticate, then verifyCode) and keep the token."""
-        resp = self.transport.request("POST", "/auth/authenticate", name="auth.authenticate",
-                                      json={"username": username, "password": password})
-        body = wire.unwrap_rest("auth.authenticate", resp.status, resp.text)
-        nonce = body.get("nonce") if isinstance(body, dict) else None
-        if not nonce:
-            raise ProtocolError("auth.authenticate", resp.status, "no nonce in answer")
-        resp = self.transport.request("POST", "/auth/verifyCode", name="auth.verifyCode",
-                                      json={"nonce": nonce, "code": code})
-        body = wire.unwrap_rest("auth.verifyCode", resp.status, resp.text)
-        token = body.get("token") if isinstance(body, dict) else None
-        if not token:
-            raise ProtocolError("auth.verifyCode", resp.status, "no token in answer")
-        self.token = str(token)
+        nonce = self._auth_field("/auth/authenticate", "auth.authenticate", "nonce",
+                                 json_body={"username": username, "password": password})
+        self.token = self._auth_field("/auth/verifyCode", "auth.verifyCode", "token",
+                                      json_body={"nonce": nonce, "code": code})
         return self.token
 
     @property

@@ -13,13 +13,19 @@ from tests.integration.release_flow.conftest import give_all_decisions
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def test_promote_deploys_and_smoke_checks_production_and_rollback_redeploys(make_release_repo):
+def approved_with_production(make_release_repo):
+    """A repository whose production runs v1.0.0 and whose candidate 1.1.0 has passed every gate; (repo, v1.0.0 sha)."""
     r = make_release_repo(production=True)
     v100 = r.repo.git("rev-parse", "v1.0.0^{commit}").strip()
     subprocess.run([str(r.path / "scripts" / "deploy"), "production", "1.0.0", v100], cwd=r.path, check=True,
                    capture_output=True)
     assert r.cli("prepare").exit_code == 0
     give_all_decisions(r)
+    return r, v100
+
+
+def test_promote_deploys_and_smoke_checks_production_and_rollback_redeploys(make_release_repo):
+    r, v100 = approved_with_production(make_release_repo)
     res = r.cli("promote", "1.1.0", "--json")
     assert res.exit_code == 0, res.stdout + res.stderr
     steps = {s["step"]: s for s in json.loads(res.stdout)["steps"]}
@@ -36,12 +42,7 @@ def test_promote_deploys_and_smoke_checks_production_and_rollback_redeploys(make
 
 
 def test_failed_smoke_after_deploy_marks_the_release_and_points_to_rollback(make_release_repo):
-    r = make_release_repo(production=True)
-    v100 = r.repo.git("rev-parse", "v1.0.0^{commit}").strip()
-    subprocess.run([str(r.path / "scripts" / "deploy"), "production", "1.0.0", v100], cwd=r.path, check=True,
-                   capture_output=True)
-    assert r.cli("prepare").exit_code == 0
-    give_all_decisions(r)
+    r, v100 = approved_with_production(make_release_repo)
     # The production deploy starts a sandbox whose search always fails: the smoke subset must catch it.
     res = r.cli("promote", "1.1.0", "--json", env={"SANDBOX_ERROR_RATE": "event.search=1.0"})
     assert res.exit_code == 1, res.stdout + res.stderr
