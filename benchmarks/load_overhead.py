@@ -21,13 +21,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from crvs_client.deployment import write_profile  # noqa: E402
 from load.runner import LOCUSTFILE  # noqa: E402
 from sandbox.process import SandboxProcess  # noqa: E402
 
 
-def bare(url: str, users: int, duration: int, out: Path) -> float:
+def bare(url: str, target: Path, secrets: dict[str, str], users: int, duration: int, out: Path) -> float:
     """req/s of plain `locust` with the same locustfile and histogram capture off."""
-    env = dict(os.environ, CRVS_LOAD_WEIGHTS="ping=1", CRVS_LOAD_WAIT="0,0", CRVS_LOAD_CAPTURE="0",
+    env = dict(os.environ, **secrets, CRVS_TARGET_FILE=str(target), CRVS_LOAD_WEIGHTS="ping=1", CRVS_LOAD_WAIT="0,0", CRVS_LOAD_CAPTURE="0",
                CRVS_LOAD_USERS=str(users), CRVS_LOAD_SPAWN_RATE=str(users), CRVS_LOAD_DURATION=str(duration))
     env.pop("CRVS_LOAD_OUT", None)
     subprocess.run([sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", url,
@@ -38,13 +39,14 @@ def bare(url: str, users: int, duration: int, out: Path) -> float:
     return float(row["Requests/s"])
 
 
-def ours(url: str, users: int, duration: int, out: Path) -> float:
+def ours(target: Path, secrets: dict[str, str], users: int, duration: int, out: Path) -> float:
     """req/s of `release load run` (count / measured duration from stats.json)."""
     run_dir = out / "ours"
-    subprocess.run([sys.executable, "-m", "release.cli.main", "load", "run", "--target", url, "--users", str(users),
+    subprocess.run([sys.executable, "-m", "release.cli.main", "load", "run", "--target-file", str(target),
+                    "--users", str(users),
                     "--spawn-rate", str(users), "--duration", f"{duration}s", "--out", str(run_dir),
                     "--weights", "ping=1", "--wait", "0,0", "--json"], check=False, capture_output=True,
-                   cwd=str(ROOT))
+                   cwd=str(ROOT), env=dict(os.environ, **secrets))
     stats = json.loads((run_dir / "stats.json").read_text())
     return float(stats["procedures"]["ping"]["rps"])
 
@@ -57,11 +59,12 @@ def main() -> int:
     args = parser.parse_args()
     bare_rps, our_rps = [], []
     with SandboxProcess() as sandbox, tempfile.TemporaryDirectory() as tmp:
+        target, secrets = write_profile(sandbox.profile(), Path(tmp) / "target.json"), sandbox.profile_env()
         for i in range(args.rounds):
             work = Path(tmp) / str(i)
             work.mkdir()
-            bare_rps.append(bare(sandbox.url, args.users, args.duration, work))
-            our_rps.append(ours(sandbox.url, args.users, args.duration, work))
+            bare_rps.append(bare(sandbox.url, target, secrets, args.users, args.duration, work))
+            our_rps.append(ours(target, secrets, args.users, args.duration, work))
             print(f"round {i + 1}: bare locust {bare_rps[-1]:.1f} req/s, release load run {our_rps[-1]:.1f} req/s",
                   flush=True)
     b, o = sum(bare_rps) / len(bare_rps), sum(our_rps) / len(our_rps)

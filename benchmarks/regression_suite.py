@@ -20,6 +20,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from crvs_client.deployment import write_profile  # noqa: E402
 from sandbox.process import SandboxProcess  # noqa: E402
 
 
@@ -27,13 +28,14 @@ def run_once(workers: int, markexpr: str | None, tmp: Path) -> tuple[float, dict
     """One suite run against its own fresh sandbox; (wall seconds, summary)."""
     summary_path = tmp / f"summary-{workers}.json"
     with SandboxProcess(tmp / f"sandbox-{workers}.db") as sandbox:
+        target = write_profile(sandbox.profile(), tmp / f"target-{workers}.json")
         argv = [sys.executable, "-m", "pytest", "regression", "-p", "regression.plugin", "-q",
-                "--crvs-url", sandbox.url, "--crvs-summary", str(summary_path)]
+                "--crvs-target", str(target), "--crvs-summary", str(summary_path)]
         if workers > 1:
             argv += ["-n", str(workers)]
         if markexpr:
             argv += ["-m", markexpr]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CRVS_")}
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("CRVS_")}, **sandbox.profile_env()}
         started = time.perf_counter()
         subprocess.run(argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False)
         elapsed = time.perf_counter() - started

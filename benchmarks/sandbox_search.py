@@ -2,6 +2,8 @@
 
 Usage: python benchmarks/sandbox_search.py [--records 1000000] [--clients 20] [--duration 30] [--db PATH] [--reuse-db]
 Targets: event.search p95 <= 150 ms, event.actions.register.request p95 <= 300 ms.
+Under OpenCRVS v2.0.0's rules: registrations are made by local registrar users (the sandbox's pool) on records
+they declared with keepAssignment; searches and event.get (which writes a READ action) use the system client.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from crvs_client import Deployment, SyntheticFactory, Target, review_annotation, signature_png
 from sandbox.process import SandboxProcess
 from sandbox.seed import seed_database
 from sandbox.settings import database_url
@@ -74,30 +77,37 @@ class Recorder:
                 self.errors[name] = self.errors.get(name, 0) + 1
 
 
-def trpc(http: httpx.Client, procedure: str, data: dict) -> httpx.Response:
+def trpc(http: httpx.Client, procedure: str, data: dict, method: str = "POST") -> httpx.Response:
+    if method == "GET":
+        return http.get(f"/events/{procedure}", params={"batch": "1", "input": json.dumps({"0": {"json": data}})})
     return http.post(f"/events/{procedure}?batch=1", json={"0": {"json": data}})
 
 
-def prepare_declared(url: str, token: str, count: int, threads: int = 8) -> list[str]:
-    """Create and declare `count` birth records (not timed) for the register phase."""
-    out: list[str] = []
-    lock = threading.Lock()
+def prepare_declared(target: Target, count: int, threads: int = 6) -> list[tuple[str, str]]:
+    """Create, upload a signature and declare `count` births as local registrars (not timed).
 
-    def work(n: int) -> None:
-        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as http:
-            for i in range(n):
-                created = trpc(http, "event.create", {"transactionId": str(uuid.uuid4()), "type": "birth",
-                                                      "createdAtLocation": "bench"}).json()[0]["result"]["data"]["json"]
-                decl = {"child.name": {"firstname": "Bench", "surname": f"Load{i}"}, "child.gender": "male",
-                        "child.dob": "2024-01-01", "mother.name": {"firstname": "Ama", "surname": "Load"},
-                        "informant.relation": "MOTHER"}
-                trpc(http, "event.actions.declare.request", {"eventId": created["id"], "transactionId": str(uuid.uuid4()),
-                                                             "declaration": decl})
-                with lock:
-                    out.append(created["id"])
+    Each record stays assigned to the registrar who declared it (keepAssignment), as farajaland's e2e does, so the
+    timed phase registers it with that registrar's token: (event id, token) pairs.
+    """
+    out: list[tuple[str, str]] = []
+    lock = threading.Lock()
+    accounts = target.deployment.accounts("local_registrar")
+    places = target.locations()
+
+    def work(index: int, n: int) -> None:
+        account = accounts[index % len(accounts)]
+        client = target.user_client(account)
+        factory = SyntheticFactory(seed=index, locations=places)
+        for _ in range(n):
+            event = client.create_event("birth")
+            signature = client.upload(signature_png(), "signature.png", "image/png")
+            client.declare(event["id"], factory.birth_declaration(), annotation=review_annotation(signature),
+                           keep_assignment=True)
+            with lock:
+                out.append((event["id"], target.user_token(account)))
 
     per = [count // threads + (1 if i < count % threads else 0) for i in range(threads)]
-    workers = [threading.Thread(target=work, args=(n,)) for n in per]
+    workers = [threading.Thread(target=work, args=(i, n)) for i, n in enumerate(per)]
     for w in workers:
         w.start()
     for w in workers:
@@ -105,43 +115,61 @@ def prepare_declared(url: str, token: str, count: int, threads: int = 8) -> list
     return out
 
 
-def drive(url: str, token: str, clients: int, duration: float, terms: dict[str, list], to_register: list[str],
-          recorder: Recorder) -> None:
-    """Clients alternate searches (name, registration number, DOB+name) and registrations until time is up."""
+def drive(url: str, token: str, clients: int, duration: float, terms: dict[str, list],
+          to_register: list[tuple[str, str]], recorder: Recorder) -> None:
+    """Clients mix registrations, the three searches and event.get (which writes a READ action) until time is up."""
     deadline = time.monotonic() + duration
     queue_lock = threading.Lock()
+    registered: list[str] = []
 
     def client(index: int) -> None:
         rng = random.Random(index)
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as http:
             while time.monotonic() < deadline:
                 roll = rng.random()
-                if roll < 0.25:
+                headers, method = None, "POST"
+                if roll < 0.2:
                     with queue_lock:
-                        event_id = to_register.pop() if to_register else None
-                    if event_id is None:
+                        item = to_register.pop() if to_register else None
+                    if item is None:
                         continue
+                    event_id, headers = item[0], {"Authorization": f"Bearer {item[1]}"}
                     name, data = "event.actions.register.request", {"eventId": event_id, "type": "REGISTER",
-                                                                     "transactionId": str(uuid.uuid4())}
-                elif roll < 0.5:
+                                                                     "transactionId": str(uuid.uuid4()),
+                                                                     "declaration": {}}
+                elif roll < 0.4:
                     field, term = rng.choice(terms["names"])
                     name, data = "event.search", {"query": {"type": "and", "clauses": [
                         {"data": {field: {"type": "fuzzy", "term": term}}}]}, "limit": 10}
-                elif roll < 0.75:
+                elif roll < 0.6:
                     name, data = "event.search", {"query": {"type": "and", "clauses": [
                         {"legalStatuses.REGISTERED.registrationNumber": {"type": "exact",
                                                                           "term": rng.choice(terms["numbers"])}}]}}
-                else:
+                elif roll < 0.8:
                     field, dob_field, dob, first = rng.choice(terms["dob_names"])
                     name, data = "event.search", {"query": {"type": "and", "clauses": [
                         {"data": {dob_field: {"type": "exact", "term": dob},
                                   field: {"type": "fuzzy", "term": first}}}]}, "limit": 10}
+                else:
+                    with queue_lock:
+                        event_id = rng.choice(registered) if registered else None
+                    if event_id is None:
+                        continue
+                    name, data, method = "event.get", {"eventId": event_id}, "GET"
                 started = time.perf_counter()
                 try:
-                    ok = trpc(http, name, data).status_code == 200
+                    if headers is not None:
+                        response = http.post(f"/events/{name}?batch=1", json={"0": {"json": data}},
+                                             headers=headers)
+                    else:
+                        response = trpc(http, name, data, method)
+                    ok = response.status_code == 200
                 except httpx.HTTPError:
                     ok = False
                 recorder.add(name, (time.perf_counter() - started) * 1000, ok)
+                if ok and name == "event.actions.register.request":
+                    with queue_lock:
+                        registered.append(data["eventId"])
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     for t in threads:
@@ -171,12 +199,11 @@ def main() -> int:
         print(f"seeding: reused {args.db}")
     terms = sample_terms(args.db, 2000, args.seed)
     with SandboxProcess(args.db, startup_timeout=120) as proc:
-        token = httpx.post(f"{proc.url}/auth/token", params={"grant_type": "client_credentials",
-                                                            "client_id": proc.client_id,
-                                                            "client_secret": proc.client_secret}).json()["access_token"]
-        budget = int(args.duration * args.clients * 7) + 200
+        target = Target(Deployment.from_profile(proc.profile("bench"), proc.profile_env()))
+        token = target.system_token()
+        budget = int(args.duration * args.clients * 5) + 200
         started = time.perf_counter()
-        to_register = prepare_declared(proc.url, token, budget)
+        to_register = prepare_declared(target, budget)
         print(f"prepared {len(to_register)} declared records in {time.perf_counter() - started:.1f}s (not timed)")
         recorder = Recorder()
         drive(proc.url, token, args.clients, args.duration, terms, to_register, recorder)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from crvs_client.deployment import write_profile
 from load.compare import Policy
 from load.errors import LoadInputError
 from load.results import compare_runs
@@ -26,11 +27,16 @@ from load.runner import RunOptions, run_ab, run_load
 from sandbox.process import SandboxProcess
 
 
-def ab_once(base_url: str, cand_url: str, out: Path, args: argparse.Namespace, seed: int) -> tuple[str, dict]:
+def profile(sandbox: SandboxProcess, work: Path, name: str) -> dict:
+    """RunOptions for a sandbox: its profile file and the secrets the profile names."""
+    return {"target_file": write_profile(sandbox.profile(name), work / f"{name}.json"), "env": sandbox.profile_env()}
+
+
+def ab_once(base: dict, cand: dict, out: Path, args: argparse.Namespace, seed: int) -> tuple[str, dict]:
     """One A/B run and its comparison verdict (ERROR when a run could not complete)."""
     opts = {"users": args.users, "spawn_rate": args.users, "duration_s": args.duration, "seed": seed}
-    base, cand = run_ab(RunOptions(target=base_url, out=out / "baseline", **opts),
-                        RunOptions(target=cand_url, out=out / "candidate", **opts))
+    base, cand = run_ab(RunOptions(out=out / "baseline", **base, **opts),
+                        RunOptions(out=out / "candidate", **cand, **opts))
     if "ERROR" in (base["verdict"], cand["verdict"]):
         return "ERROR", {"errors": base["errors"] + cand["errors"]}
     try:
@@ -46,10 +52,10 @@ def ab_once(base_url: str, cand_url: str, out: Path, args: argparse.Namespace, s
                                 "cand_search_p50": cand["procedures"].get("event.search", {}).get("p50_ms")}
 
 
-def series(label: str, base_url: str, cand_url: str, work: Path, args: argparse.Namespace) -> list[dict]:
+def series(label: str, base: dict, cand: dict, work: Path, args: argparse.Namespace) -> list[dict]:
     rows = []
     for i in range(args.repeats):
-        verdict, detail = ab_once(base_url, cand_url, work / f"{label}-{i}", args, seed=i + 1)
+        verdict, detail = ab_once(base, cand, work / f"{label}-{i}", args, seed=i + 1)
         rows.append({"verdict": verdict, **detail})
         print(f"{label} {i + 1}/{args.repeats}: {verdict} {json.dumps(detail)}", flush=True)
     return rows
@@ -70,10 +76,11 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with SandboxProcess() as a, SandboxProcess() as b:
-        aa = series("A/A", a.url, b.url, work, args)
+        aa = series("A/A", profile(a, work, "aa-a"), profile(b, work, "aa-b"), work, args)
     # Calibrate on a fresh sandbox, as the A/B baseline will be: search time grows with the database.
     with SandboxProcess() as a:
-        calibration = run_load(RunOptions(target=a.url, out=work / "calibration", users=args.users,
+        base = profile(a, work, "ab-a")
+        calibration = run_load(RunOptions(out=work / "calibration", **base, users=args.users,
                                           spawn_rate=args.users, duration_s=args.duration, seed=0))
         median = calibration["procedures"].get("event.search", {}).get("p50_ms")
         if not median:
@@ -83,7 +90,7 @@ def main() -> int:
         print(f"baseline event.search median {median} ms: candidate gets --latency event.search=+{added}",
               flush=True)
         with SandboxProcess(latency={"event.search": added}) as b:
-            ab = series("A/B", a.url, b.url, work, args)
+            ab = series("A/B", base, profile(b, work, "ab-b"), work, args)
     counts_aa, counts_ab = Counter(r["verdict"] for r in aa), Counter(r["verdict"] for r in ab)
     detected = sum(1 for r in ab if r["verdict"] == "FAIL" and "event.search" in r.get("failed", []))
     false_fail = counts_aa["FAIL"] / len(aa)

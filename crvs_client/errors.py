@@ -44,11 +44,25 @@ class Conflict(CRVSError):
     """HTTP 409: the action is not allowed in the record's current state."""
 
 
+class RateLimited(CRVSError):
+    """HTTP 402: OpenCRVS's login rate limit (10 a minute per username or nonce) was hit."""
+
+
 class ServerError(CRVSError):
     """HTTP 5xx: the target failed."""
 
 
-_BY_STATUS: dict[int, type[CRVSError]] = {400: BadRequest, 401: Unauthorized, 403: Forbidden, 404: NotFound, 409: Conflict}
+class ActionNotAccepted(CRVSError):
+    """An action stayed `Requested` past the bound: the country config never confirmed it (records stuck in
+    the outbox, opencrvs-core #12292)."""
+
+
+class LocationNotFound(CRVSError):
+    """A location the profile names (or the suite needs) is not on the target."""
+
+
+_BY_STATUS: dict[int, type[CRVSError]] = {400: BadRequest, 401: Unauthorized, 402: RateLimited, 403: Forbidden,
+                                          404: NotFound, 409: Conflict}
 
 
 def error_for_status(procedure: str, status: int, message: str, fields: tuple[str, ...] = ()) -> CRVSError:

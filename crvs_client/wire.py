@@ -24,6 +24,18 @@ def _fields(data: Any) -> tuple[str, ...]:
     return ()
 
 
+def validation_fields(message: str) -> tuple[str, ...]:
+    """Field ids of an OpenCRVS validation error, whose message is a JSON string of `[{message, id, value}]`
+    (packages/events/src/router/middleware/validate/index.ts); () for any other message."""
+    try:
+        items = json.loads(message)
+    except (TypeError, ValueError):
+        return ()
+    if not isinstance(items, list):
+        return ()
+    return tuple(str(i["id"]) for i in items if isinstance(i, dict) and isinstance(i.get("id"), str))
+
+
 def unwrap_trpc(procedure: str, status: int, text: str) -> Any:
     """Return the output of a tRPC batch answer, or raise the typed error it carries."""
     try:
@@ -41,7 +53,9 @@ def unwrap_trpc(procedure: str, status: int, text: str) -> Any:
         err = item["error"].get("json", item["error"]) if isinstance(item["error"], dict) else {}
         data = err.get("data", {}) if isinstance(err, dict) else {}
         http_status = data.get("httpStatus", status) if isinstance(data, dict) else status
-        raise error_for_status(procedure, int(http_status or status), str(err.get("message", "error")), _fields(data))
+        message = str(err.get("message", "error")) if isinstance(err, dict) else "error"
+        fields = _fields(data) or validation_fields(message)
+        raise error_for_status(procedure, int(http_status or status), message, fields)
     if status >= 400:
         raise error_for_status(procedure, status, "error status without an error body")
     try:
@@ -65,7 +79,9 @@ def unwrap_rest(name: str, status: int, text: str) -> Any:
             raise error_for_status(name, status, text[:200] or "empty body") from None
         raise ProtocolError(name, status, "answer is not JSON") from None
     if status >= 400:
-        fields = _fields(body)
-        raise error_for_status(name, status, _message(body), fields)
+        message = _message(body)
+        raw = body.get("message") if isinstance(body, dict) else None
+        fields = _fields(body) or validation_fields(raw if isinstance(raw, str) else "")
+        raise error_for_status(name, status, message, fields)
     return body
 

@@ -1,12 +1,16 @@
 """Locust scenarios for the load gate: registrar, searcher and reader personas over crvs_client.
 
-Configured by environment variables the runner sets (CRVS_LOAD_*); also usable with bare `locust -f`.
+The deployment is the profile named by CRVS_TARGET_FILE (docs/wire-contract.md section 2); `--host` is its
+gateway. Registrars log in as local_registrar accounts from the profile's pool, round-robin, one token per
+account per process (OpenCRVS allows 10 logins a minute per username); searchers and readers use the system
+client. Configured by environment variables the runner sets (CRVS_LOAD_*); also usable with bare `locust -f`.
 Every response time is recorded losslessly into per-procedure 0.1 ms histograms; each process writes its
 part to CRVS_LOAD_OUT/parts/ when it quits, and the runner merges them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -21,9 +25,7 @@ import gevent
 from locust import FastHttpUser, LoadTestShape, between, constant, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
-from crvs_client import CRVSClient, CRVSError, HttpxTransport, SyntheticFactory, Unauthorized
-from crvs_client.client import DEFAULT_LOCATION
-from crvs_client.credentials import Credentials
+from crvs_client import CRVSClient, CRVSError, Deployment, SyntheticFactory, Target
 from load import personas
 from load.histogram import Histogram
 from load.slo import abort_reasons, parse_slo
@@ -156,55 +158,39 @@ def _on_test_stop(environment: Any, **_: Any) -> None:
         RUN["finished_at"] = _now()
 
 
-# -- shared per-process state: one token and one pool of records ---------------------------------
+# -- shared per-process state: the deployment, its tokens and locations, and one pool of records --
 class _Shared:
-    """The system-client token and the record pool shared by every user of this process."""
+    """What every user of this process shares; logins and discovery go over httpx, outside the stats."""
 
     def __init__(self) -> None:
-        self.token: str | None = None
         self.pool = personas.SearchPool()
         self.lock = threading.Lock()
         self.primed = False
+        self._target: Target | None = None
 
-    def credentials(self, host: str) -> Credentials:
-        return Credentials.from_env(url=host)
-
-    def get_token(self, host: str) -> str:
-        """A client-credentials token, fetched once per process (not counted in the stats)."""
+    def target(self) -> Target:
+        """The deployment of CRVS_TARGET_FILE, with its locations discovered once."""
         with self.lock:
-            if self.token is None:
-                creds = self.credentials(host)
-                transport = HttpxTransport(host, timeout=30)
-                try:
-                    self.token = CRVSClient(transport).authenticate_client(creds.client_id, creds.client_secret)
-                finally:
-                    transport.close()
-            return self.token
+            if self._target is None:
+                target = Target(Deployment.from_env())
+                target.locations()
+                self._target = target
+            return self._target
 
-    def prime(self, host: str, token: str) -> None:
-        """Fill the pool from registered records on the target, creating up to CRVS_LOAD_PRIME if too few."""
+    def prime(self) -> None:
+        """Fill the pool with records registered by a registrar, up to CRVS_LOAD_PRIME (outside the stats)."""
         with self.lock:
             if self.primed:
                 return
             self.primed = True
-            transport = HttpxTransport(host, timeout=30)
-            client = CRVSClient(transport, token, location_id=self.credentials(host).location_id or DEFAULT_LOCATION)
-            try:
-                found = client.search([{"status": {"type": "exact", "term": "REGISTERED"},
-                                        "eventType": "birth"}], limit=200)
-                for index in found.get("results", []):
-                    personas.remember_index(self.pool, index)
-                factory = SyntheticFactory(SEED * 7919)
-                while len(self.pool) < PRIME:
-                    personas.registrar_flow(client, factory, self.pool)
-            except CRVSError:
-                pass  # the users' own requests will then fail and show in the stats
-            finally:
-                transport.close()
-
-    def invalidate(self) -> None:
-        with self.lock:
-            self.token = None
+        target = self.target()
+        try:
+            client: CRVSClient = target.user("local_registrar")
+            factory = SyntheticFactory(SEED * 7919, locations=target.locations())
+            while len(self.pool) < PRIME:
+                personas.registrar_flow(client, factory, self.pool)
+        except CRVSError:
+            pass  # the users' own requests will then fail and show in the stats
 
 
 SHARED = _Shared()
@@ -216,30 +202,30 @@ class CRVSUser(FastHttpUser):
 
     abstract = True
     wait_time = _wait_time()
+    login_role: str | None = None  # None: the system client
 
     def on_start(self) -> None:
         kind = type(self).__name__
         _counter[kind] += 1
         worker = getattr(self.environment.runner, "worker_index", 0)
         self.rng = random.Random(f"{SEED}:{worker}:{kind}:{_counter[kind]}")
-        self.factory = SyntheticFactory(self.rng.randrange(2**31))
-        self.crvs = CRVSClient(personas_transport(self), None,
-                               location_id=SHARED.credentials(self.host).location_id or DEFAULT_LOCATION)
-
-    def authenticated(self) -> CRVSClient:
-        if self.crvs.token is None:
-            self.crvs.token = SHARED.get_token(self.host)
-        return self.crvs
+        target = SHARED.target()
+        self.factory = SyntheticFactory(self.rng.randrange(2**31), locations=target.locations())
+        transport = personas_transport(self)
+        dep = target.deployment
+        if self.login_role is None:
+            office = target.locations().office.id
+            self.crvs = CRVSClient(transport, target.system_token(), rest_base=dep.rest_base, location_id=office,
+                                   user_type="system", relogin=lambda _c: target.system_token(fresh=True))
+        else:
+            account = target.next_account(self.login_role)
+            self.crvs = CRVSClient(transport, target.user_token(account), rest_base=dep.rest_base,
+                                   user_type="user", relogin=lambda _c: target.user_token(account, fresh=True))
 
     def guarded(self, step: Any) -> None:
         """Run one persona step; failed calls are already in Locust's stats, so the user carries on."""
-        try:
+        with contextlib.suppress(CRVSError):
             step()
-        except Unauthorized:
-            SHARED.invalidate()
-            self.crvs.token = None
-        except CRVSError:
-            pass
 
 
 def personas_transport(user: FastHttpUser) -> Any:
@@ -249,13 +235,14 @@ def personas_transport(user: FastHttpUser) -> Any:
 
 
 class RegistrarUser(CRVSUser):
-    """create -> declare -> search by tracking ID -> assign -> register."""
+    """A local registrar: create -> declare (keepAssignment) -> search by tracking ID -> register."""
 
     weight = WEIGHTS.get("registrar", 0)
+    login_role = "local_registrar"
 
     @task
     def register_birth(self) -> None:
-        self.guarded(lambda: personas.registrar_flow(self.authenticated(), self.factory, SHARED.pool))
+        self.guarded(lambda: personas.registrar_flow(self.crvs, self.factory, SHARED.pool))
 
 
 class SearcherUser(CRVSUser):
@@ -265,25 +252,25 @@ class SearcherUser(CRVSUser):
 
     def on_start(self) -> None:
         super().on_start()
-        SHARED.prime(self.host, SHARED.get_token(self.host))
+        SHARED.prime()
 
     @task
     def search(self) -> None:
-        self.guarded(lambda: personas.searcher_flow(self.authenticated(), self.factory, SHARED.pool, self.rng))
+        self.guarded(lambda: personas.searcher_flow(self.crvs, self.factory, SHARED.pool, self.rng))
 
 
 class ReaderUser(CRVSUser):
-    """Reads records with event.get."""
+    """Reads records with event.get, which writes a READ action in OpenCRVS v2.0.0."""
 
     weight = WEIGHTS.get("reader", 0)
 
     def on_start(self) -> None:
         super().on_start()
-        SHARED.prime(self.host, SHARED.get_token(self.host))
+        SHARED.prime()
 
     @task
     def read(self) -> None:
-        self.guarded(lambda: personas.reader_flow(self.authenticated(), SHARED.pool, self.rng))
+        self.guarded(lambda: personas.reader_flow(self.crvs, SHARED.pool, self.rng))
 
 
 class PingUser(CRVSUser):

@@ -1,4 +1,10 @@
-"""What each persona does, as in OpenCRVS's 2.x performance test; plain functions over a CRVSClient."""
+"""What each persona does, as in OpenCRVS's performance test; plain functions over a CRVSClient.
+
+OpenCRVS v2.0.0's rules shape the flows: the registrar persona is a LOCAL_REGISTRAR user (system clients may
+not declare or register), whose DECLARE adds `validated` in farajaland and keeps the assignment
+(`keepAssignment`), so register follows without a new assign. The searcher and the reader use the system client,
+which may search and read; `event.get` writes a READ action in v2.0.0, so the reader is a write workload too.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +15,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from crvs_client import CRVSClient, SyntheticFactory, current_state
-from crvs_client.client import REGISTRATION_NUMBER_KEY, exact, fuzzy
+from crvs_client import CRVSClient, SyntheticFactory, current_state, review_annotation, signature_png
+from crvs_client.client import REGISTRATION_NUMBER_KEY, exact, fuzzy, new_transaction_id
 
 DEFAULT_WEIGHTS: dict[str, int] = {"registrar": 50, "searcher": 30, "reader": 20}
 PERSONAS = ("registrar", "searcher", "reader", "ping")
 # Which procedures each persona calls; a procedure with an SLO that no active persona calls is not expected.
 PROCEDURES: dict[str, tuple[str, ...]] = {
-    "registrar": ("event.create", "event.actions.declare.request", "event.search",
-                  "event.actions.assignment.assign", "event.actions.register.request"),
+    "registrar": ("event.create", "upload", "event.actions.declare.request", "event.search",
+                  "event.actions.register.request"),
     "searcher": ("event.search",),
     "reader": ("event.get",),
     "ping": ("ping",),
@@ -107,12 +113,18 @@ def remember_index(pool: SearchPool, index: Mapping[str, Any]) -> None:
                             reg.get("registrationNumber")))
 
 
+SIGNATURE = signature_png()
+
+
 def registrar_flow(client: CRVSClient, factory: SyntheticFactory, pool: SearchPool) -> None:
-    """create -> declare -> search by tracking ID -> assign -> register; the record joins the pool."""
+    """create -> upload the signature -> declare (keepAssignment) -> search by tracking ID -> assign only if the
+    record was released -> register; the record joins the pool."""
     event = client.create_event("birth")
-    client.declare(event["id"], factory.birth_declaration())
+    signature = client.upload(SIGNATURE, f"signature-{new_transaction_id()[:8]}.png", "image/png")
+    declared = client.declare(event["id"], factory.birth_declaration(), annotation=review_annotation(signature),
+                              keep_assignment=True)
     client.search([{"trackingId": exact(event["trackingId"])}], limit=1)
-    client.assign(event["id"])
+    client.ensure_assigned(event["id"], declared)
     remember(pool, client.register(event["id"]))
 
 
@@ -148,7 +160,7 @@ def searcher_flow(client: CRVSClient, factory: SyntheticFactory, pool: SearchPoo
 
 
 def reader_flow(client: CRVSClient, pool: SearchPool, rng: random.Random) -> bool:
-    """event.get of a pooled record; False when the pool is still empty."""
+    """event.get of a pooled record (OpenCRVS writes a READ action each time); False when the pool is empty."""
     record = pool.pick(rng)
     if record is None:
         return False

@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from crvs_client import CRVSClient, CRVSError, HttpxTransport
-from crvs_client.credentials import Credentials
+from crvs_client import TARGET_FILE_ENV, CRVSError, Deployment, DeploymentError, Target
 from load import personas
 from load.errors import LoadInputError
 from load.histogram import Histogram, histograms_document
@@ -38,9 +37,12 @@ STOP_GRACE_S = 60.0  # how long past the duration locust may take to start and s
 
 @dataclass(frozen=True)
 class RunOptions:
-    """One load run: where, how hard, how long, and where the results go."""
+    """One load run: which deployment (a profile file), how hard, how long, and where the results go.
 
-    target: str
+    `env` adds the secrets the profile names when they are not in this process's environment (a sandbox).
+    """
+
+    target_file: Path
     out: Path
     users: int = 20
     spawn_rate: float = 10.0
@@ -53,6 +55,18 @@ class RunOptions:
     wait: tuple[float, float] = (0.1, 0.5)
     slo: SloPolicy | None = None
     allow_non_loopback: bool = False
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def environ(self) -> dict[str, str]:
+        """The environment the profile's secrets are read from."""
+        return {**os.environ, **self.env}
+
+    def deployment(self) -> Deployment:
+        """The parsed profile; LoadInputError names the file and the key."""
+        try:
+            return Deployment.from_file(self.target_file, self.environ())
+        except DeploymentError as exc:
+            raise LoadInputError(f"--target-file: {exc}") from exc
 
     def scenario(self) -> dict[str, Any]:
         """The scenario object of stats.json (what must match for two runs to be compared)."""
@@ -93,14 +107,20 @@ def is_loopback(url: str) -> bool:
         return False
 
 
-def validate(opts: RunOptions) -> None:
-    """Reject options that cannot make a bounded, loopback-only run."""
-    parts = urlsplit(opts.target)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise LoadInputError(f"--target {opts.target!r}: expected an http(s) URL")
-    if not opts.allow_non_loopback and not is_loopback(opts.target):
-        raise LoadInputError(f"--target {parts.hostname}: not a loopback address; pass --allow-non-loopback "
-                             "to load a non-local target")
+# Roles the personas log in as: registrars run the write flow; searchers and readers use the system client.
+LOAD_ROLES = ("local_registrar",)
+
+
+def validate(opts: RunOptions) -> Deployment:
+    """Reject options that cannot make a bounded, loopback-only run; returns the parsed deployment."""
+    deployment = opts.deployment()
+    if opts.weights.get("registrar", 0) > 0 and deployment.missing_roles(LOAD_ROLES):
+        raise LoadInputError(f"--target-file {opts.target_file}: the registrar persona needs users.local_registrar "
+                             "accounts (a pool of several spreads the login limit)")
+    for url in (deployment.gateway, deployment.register):
+        if url and not opts.allow_non_loopback and not is_loopback(url):
+            raise LoadInputError(f"{urlsplit(url).hostname}: not a loopback address; pass --allow-non-loopback "
+                                 "to load a non-local target")
     if opts.users < 1:
         raise LoadInputError("--users: expected at least 1")
     if opts.spawn_rate <= 0:
@@ -113,29 +133,35 @@ def validate(opts: RunOptions) -> None:
         raise LoadInputError(f"--shape {opts.shape!r}: expected one of {', '.join(SHAPES)}")
     if opts.max_requests < 1:
         raise LoadInputError("--max-requests: expected at least 1")
+    return deployment
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def probe_target(url: str) -> dict[str, str]:
-    """The target's `{url, version, commit}`; raises CRVSError when it does not answer or authenticate us."""
-    transport = HttpxTransport(url, timeout=10)
-    try:
-        client = CRVSClient(transport)
-        version = client.version()
-        creds = Credentials.from_env(url=url)
-        client.authenticate_client(creds.client_id, creds.client_secret)
-    finally:
-        transport.close()
-    return {"url": url.rstrip("/"), **version}
+def target_record(deployment: Deployment, version: str = "") -> dict[str, str]:
+    """The `target` object of stats.json: the hosts and the X-Version the gateway reported."""
+    return {"name": deployment.name, "url": deployment.gateway, "gateway": deployment.gateway,
+            "register": deployment.register or "", "version": version}
 
 
-def locust_command(opts: RunOptions) -> list[str]:
-    """The locust command line for this run."""
+def probe_target(deployment: Deployment, *, registrar: bool = True) -> dict[str, str]:
+    """Read the gateway's X-Version and log in the system client and one registrar (tokens are not kept: the
+    locust process has its own cache); raises CRVSError when the deployment does not answer or accept us."""
+    target = Target(deployment, timeout=10)
+    version = target.identity()
+    target.system_token()
+    if registrar:
+        target.user_token(deployment.account("local_registrar"))
+    target.locations()
+    return target_record(deployment, version)
+
+
+def locust_command(opts: RunOptions, host: str) -> list[str]:
+    """The locust command line for this run (`host` is the gateway)."""
     out = opts.out
-    cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", opts.target.rstrip("/"),
+    cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", host,
            "--users", str(opts.users), "--spawn-rate", f"{opts.spawn_rate:g}",
            "--run-time", f"{round(opts.duration_s)}s", "--stop-timeout", "5", "--exit-code-on-error", "0",
            "--csv", str(out / "locust"), "--html", str(out / "locust-report.html"), "--only-summary",
@@ -147,8 +173,9 @@ def locust_command(opts: RunOptions) -> list[str]:
 
 def locust_env(opts: RunOptions, policy: SloPolicy) -> dict[str, str]:
     """Environment of the locust process: the scenario, the SLO (for early abort) and where to write parts."""
-    env = dict(os.environ)
+    env = opts.environ()
     env.update({
+        TARGET_FILE_ENV: str(Path(opts.target_file).resolve()),
         "CRVS_LOAD_OUT": str(opts.out), "CRVS_LOAD_USERS": str(opts.users),
         "CRVS_LOAD_SPAWN_RATE": f"{opts.spawn_rate:g}", "CRVS_LOAD_DURATION": f"{opts.duration_s:g}",
         "CRVS_LOAD_SHAPE": opts.shape, "CRVS_LOAD_SEED": str(opts.seed),
@@ -202,12 +229,12 @@ class Run:
     """One load run in progress or finished; `wait()` returns the stats document."""
 
     def __init__(self, opts: RunOptions, on_progress: Callable[[dict[str, Any]], None] | None = None) -> None:
-        validate(opts)
+        self.deployment = validate(opts)
         self.opts = opts
         self.on_progress = on_progress
         self.policy = opts.slo if opts.slo is not None else default_slo(personas.expected_procedures(opts.weights))
         self.proc: subprocess.Popen[bytes] | None = None
-        self.target: dict[str, str] = {"url": opts.target.rstrip("/"), "version": "", "commit": ""}
+        self.target: dict[str, str] = target_record(self.deployment)
         self.errors: list[str] = []
         self.started_at = _now()
 
@@ -219,14 +246,15 @@ class Run:
         for stale in ("stats.json", "histograms.json"):
             (out / stale).unlink(missing_ok=True)
         try:
-            self.target = probe_target(self.opts.target)
+            self.target = probe_target(self.deployment, registrar=self.opts.weights.get("registrar", 0) > 0)
         except CRVSError as exc:
-            self.errors.append(f"target unreachable before start: {exc}")
+            self.errors.append(f"target not usable before start: {exc}")
             return
         self.started_at = _now()
         log = (out / "locust.log").open("wb")
         try:
-            self.proc = subprocess.Popen(locust_command(self.opts), env=locust_env(self.opts, self.policy),
+            self.proc = subprocess.Popen(locust_command(self.opts, self.deployment.gateway),
+                                         env=locust_env(self.opts, self.policy),
                                          stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                          start_new_session=True)
         finally:

@@ -1,7 +1,7 @@
 """The standing regression suite: pytest tests that drive a CRVS target over HTTP and a browser.
 
-Run it with `python -m pytest regression --crvs-url URL` from a checkout, or with
-`release regression run --target URL` (which runs it as a subprocess).
+Run it with `python -m pytest regression --crvs-target PROFILE.json` from a checkout, or with
+`release regression run --target-file PROFILE.json` (which runs it as a subprocess).
 """
 
 from pathlib import Path

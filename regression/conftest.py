@@ -1,3 +1,3 @@
-"""Loads the suite's plugin so `python -m pytest regression --crvs-url URL` works from a checkout."""
+"""Loads the suite's plugin so `python -m pytest regression --crvs-target PROFILE.json` works from a checkout."""
 
 pytest_plugins = ["regression.plugin"]

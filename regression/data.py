@@ -6,7 +6,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from crvs_client import CRVSClient, SyntheticFactory, current_state
+from crvs_client import CRVSClient, SyntheticFactory, current_state, review_annotation, signature_png
+from crvs_client.client import new_transaction_id
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 NAME_FIELDS = ("child.name", "mother.name", "father.name", "deceased.name", "informant.name", "spouse.name")
@@ -81,17 +82,39 @@ class Record:
         return current_state(self.document).status
 
 
-def declare_new(client: CRVSClient, declarations: Declarations, event_type: str = "birth",
-                **overrides: Any) -> Record:
-    """Create a record and declare it with a fresh tagged declaration."""
+def signed_annotation(client: CRVSClient) -> dict[str, Any]:
+    """Upload a synthetic signature as `client` and return the review annotation that names it."""
+    png = signature_png()
+    signature = client.upload(png, f"signature-{new_transaction_id()[:8]}.png", "image/png")
+    return review_annotation(signature)
+
+
+def declare_new(client: CRVSClient, declarations: Declarations, event_type: str = "birth", *,
+                keep_assignment: bool | None = None, **overrides: Any) -> Record:
+    """Create a record and declare it with a fresh tagged declaration and an uploaded signature, as
+    farajaland's e2e does (e2e/testcases/test-data/birth-declaration.ts)."""
     declaration = declarations.of(event_type, **overrides)
     created = client.create_event(event_type)
-    document = client.declare(created["id"], declaration)
+    document = client.declare(created["id"], declaration, annotation=signed_annotation(client),
+                              keep_assignment=keep_assignment)
     return Record(created["id"], event_type, created["trackingId"], declaration, document)
 
 
-def register_record(registrar: CRVSClient, record: Record) -> Record:
-    """Assign the record to the registrar and register it, as a registrar does in the UI."""
-    registrar.assign(record.id)
+def validated(validator: CRVSClient, record: Record) -> Record:
+    """Give a declared record the `validated` flag the farajaland way: a registration agent assigns it and runs
+    the VALIDATE_DECLARATION custom action (farajaland src/events/birth/index.ts; roles.ts grants it to
+    REGISTRATION_AGENT, not LOCAL_REGISTRAR)."""
+    if "validated" not in current_state(record.document).flags:
+        validator.ensure_assigned(record.id, record.document)
+        record.document = validator.validate(record.id)
+    return record
+
+
+def register_record(registrar: CRVSClient, record: Record, validator: CRVSClient | None = None) -> Record:
+    """Register a declared record as a registrar does in the UI: validate it first when a clerk declared it,
+    assign it, register."""
+    if validator is not None:
+        validated(validator, record)
+    registrar.ensure_assigned(record.id, record.document)
     record.document = registrar.register(record.id)
     return record

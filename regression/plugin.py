@@ -1,9 +1,11 @@
-"""The suite's pytest plugin: target options, a session preflight, fixtures, cleanup and the JSON summary.
+"""The suite's pytest plugin: the deployment profile, a session preflight, fixtures, cleanup and the JSON summary.
 
-Loaded by `regression/conftest.py` (so `python -m pytest regression --crvs-url URL` works from a checkout)
-and by `release regression run` with `-p regression.plugin`. Under pytest-xdist the controller runs the
-preflight (and starts `--crvs-sandbox`), hands the target and its tokens to the workers, and alone writes
-the summary from the reports the workers send back.
+Loaded by `regression/conftest.py` (so `python -m pytest regression --crvs-target FILE` works from a checkout)
+and by `release regression run` with `-p regression.plugin`. The target is a deployment profile
+(docs/wire-contract.md section 2): `--crvs-target FILE` or `CRVS_TARGET_FILE`, or `--crvs-sandbox` for a
+throwaway reference sandbox addressed by its own profile. Under pytest-xdist the controller runs the preflight
+(and starts the sandbox), hands the profile, its secrets, the tokens and the locations to the workers, and
+alone writes the summary from the reports the workers send back.
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ from typing import Any
 
 import pytest
 
-from crvs_client import Credentials, CRVSClient, SyntheticFactory
-from crvs_client.client import DEFAULT_LOCATION
+from crvs_client import TARGET_FILE_ENV, Deployment, DeploymentError, Locations, SyntheticFactory, Target
+from crvs_client.tokens import TOKENS
 from regression import MARKERS, SUITE_DIR
-from regression.clients import RecordRegistry, TrackedClient, archive_records
+from regression.clients import RecordRegistry, TrackedClient, archive_records, tracked
 from regression.data import Declarations, Record, declare_new, node_seed, register_record, unique_tag
 from regression.preflight import PreflightFailed, PreflightResult, run_preflight
 from regression.summary import ReportFolder, build_summary, one_line
@@ -33,6 +35,8 @@ from regression.summary import ReportFolder, build_summary, one_line
 CHROMIUM = os.environ.get("CRVS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
+NO_TARGET = (f"crvs-regression: no target: pass --crvs-target FILE (a deployment profile), set {TARGET_FILE_ENV}, "
+             "or use --crvs-sandbox")
 
 
 @dataclass
@@ -41,7 +45,10 @@ class SuiteState:
 
     is_worker: bool
     run_id: str
-    credentials: Credentials | None = None
+    profile: dict[str, Any] | None = None
+    secrets: dict[str, str] = field(default_factory=dict, repr=False)
+    deployment: Deployment | None = None
+    target: Target | None = None
     preflight: PreflightResult | None = None
     folder: ReportFolder = field(default_factory=ReportFolder)
     registry: RecordRegistry = field(default_factory=RecordRegistry)
@@ -68,12 +75,15 @@ def _now() -> str:
 # ------------------------------------------------------------------------------------------- options
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("crvs", "CRVS regression suite")
-    group.addoption("--crvs-url", default=None, help="base URL of the CRVS target (default: $CRVS_URL)")
+    group.addoption("--crvs-target", default=None, metavar="FILE",
+                    help=f"deployment profile JSON of the target (default: ${TARGET_FILE_ENV})")
     group.addoption("--crvs-sandbox", action="store_true", default=False,
-                    help="start a throwaway reference sandbox on a free port for this session")
+                    help="start a throwaway reference sandbox on free ports and test it through its profile")
     group.addoption("--crvs-summary", default=None, metavar="PATH", help="write the JSON summary to PATH")
     group.addoption("--crvs-artifacts", default=None, metavar="DIR",
                     help="where failing browser tests save screenshots and Playwright traces")
+    group.addoption("--crvs-accept-timeout", type=float, default=10.0, metavar="SECONDS",
+                    help="how long an action may stay Requested before the test that made it fails (default 10)")
     group.addoption("--cleanup", "--crvs-cleanup", dest="crvs_cleanup", action="store_true", default=False,
                     help="archive the records this run created at session end")
 
@@ -89,9 +99,18 @@ def pytest_configure(config: pytest.Config) -> None:
     if workerinput is not None and "crvs" in workerinput:
         given = workerinput["crvs"]
         state.run_id = given["run_id"]
-        state.credentials = _credentials(given["url"], given.get("client_id"), given.get("client_secret"))
-        state.preflight = PreflightResult(given["version"], given["commit"], dict(given["tokens"]))
         state.started_at = given["started_at"]
+        if given.get("profile"):
+            state.profile, state.secrets = dict(given["profile"]), dict(given.get("secrets") or {})
+            state.deployment = Deployment.from_profile(state.profile, {**os.environ, **state.secrets})
+            locations = Locations.from_json(given["locations"]) if given.get("locations") else None
+            state.target = Target(state.deployment, locations=locations,
+                                  accept_timeout=config.getoption("crvs_accept_timeout"))
+            for key, token in dict(given.get("tokens") or {}).items():
+                kind, _, name = key.partition(":")
+                TOKENS.put((state.deployment.gateway, kind, name), token)
+            state.preflight = PreflightResult(given.get("version", ""), dict(given.get("tokens") or {}),
+                                              dict(given.get("locations") or {}))
         if given.get("artifacts_dir"):
             state.artifacts_dir = Path(given["artifacts_dir"])
     config.stash[STATE] = state
@@ -100,22 +119,42 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(_XdistHooks(), "crvs-regression-xdist")
 
 
-def _credentials(url: str, client_id: str | None = None, client_secret: str | None = None) -> Credentials:
-    creds = Credentials.from_env(url=url)
-    if client_id:
-        creds = Credentials(creds.url, client_id, client_secret or creds.client_secret, creds.users,
-                            creds.login_code, creds.location_id)
-    return creds
-
-
 def pytest_report_header(config: pytest.Config) -> str | None:
     state = config.stash.get(STATE, None)
-    if state is None or state.credentials is None or state.preflight is None:
+    if state is None or state.deployment is None or state.preflight is None:
         return None
-    return f"crvs target: {state.credentials.url} (version {state.preflight.version}, commit {state.preflight.commit[:12]})"
+    dep = state.deployment
+    return (f"crvs target: {dep.name} gateway {dep.gateway}, REST {dep.rest_base} "
+            f"(X-Version {state.preflight.version})")
 
 
 # ----------------------------------------------------------------------------------------- preflight
+def _load_profile(config: pytest.Config, state: SuiteState) -> None:
+    """Fill state.profile, state.secrets and state.deployment from the options, or raise PreflightFailed."""
+    path = config.getoption("crvs_target") or os.environ.get(TARGET_FILE_ENV)
+    if config.getoption("crvs_sandbox"):
+        if path:
+            raise PreflightFailed("crvs-regression: --crvs-sandbox and --crvs-target exclude each other")
+        state.profile, state.secrets = _start_sandbox(state)
+    elif path:
+        try:
+            state.profile = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise PreflightFailed(f"crvs-regression: cannot read the deployment profile {path}: {exc}") from exc
+        deployment = _parse(state.profile, dict(os.environ), f" in {path}")
+        state.secrets = {name: os.environ[name] for name in deployment.env_names() if name in os.environ}
+    else:
+        raise PreflightFailed(NO_TARGET)
+    state.deployment = _parse(state.profile, {**os.environ, **state.secrets}, "")
+
+
+def _parse(profile: Any, environ: dict[str, str], where: str) -> Deployment:
+    try:
+        return Deployment.from_profile(profile, environ)
+    except DeploymentError as exc:
+        raise PreflightFailed(f"crvs-regression: bad deployment profile{where}: {exc}") from exc
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
@@ -123,20 +162,18 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if state.is_worker:
         return
     try:
-        url = config.getoption("crvs_url") or os.environ.get("CRVS_URL") or ""
-        client_id = client_secret = None
-        if config.getoption("crvs_sandbox"):
-            url, client_id, client_secret = _start_sandbox(state)
-        state.credentials = _credentials(url, client_id, client_secret)
+        _load_profile(config, state)
+        assert state.deployment is not None
+        state.target = Target(state.deployment, accept_timeout=config.getoption("crvs_accept_timeout"))
         if not config.option.collectonly:
-            state.preflight = run_preflight(state.credentials)
+            state.preflight = run_preflight(state.target)
     except PreflightFailed as exc:
         state.error = str(exc)
         _write_summary(config, exit_status=2)
         pytest.exit(state.error, returncode=2)
 
 
-def _start_sandbox(state: SuiteState) -> tuple[str, str, str]:
+def _start_sandbox(state: SuiteState) -> tuple[dict[str, Any], dict[str, str]]:
     try:
         from sandbox.process import SandboxProcess
     except ImportError as exc:
@@ -149,7 +186,7 @@ def _start_sandbox(state: SuiteState) -> tuple[str, str, str]:
     except Exception as exc:  # any launch failure is one line and exit 2, never a traceback
         raise PreflightFailed(f"crvs-regression: the throwaway sandbox did not start: {one_line(str(exc))}") from exc
     state.sandbox = sandbox
-    return sandbox.url, sandbox.client_id, sandbox.client_secret
+    return sandbox.profile(), sandbox.profile_env()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -166,13 +203,12 @@ class _XdistHooks:
 
     def pytest_configure_node(self, node: Any) -> None:
         state = node.config.stash[STATE]
-        creds, pre = state.credentials, state.preflight
+        pre = state.preflight
         node.workerinput["crvs"] = {
-            "url": creds.url if creds else "", "client_id": creds.client_id if creds else None,
-            "client_secret": creds.client_secret if creds else None,
-            "version": pre.version if pre else "", "commit": pre.commit if pre else "",
-            "tokens": dict(pre.tokens) if pre else {}, "run_id": state.run_id, "started_at": state.started_at,
-            "artifacts_dir": str(state.artifacts_dir) if state.artifacts_dir else "",
+            "profile": state.profile, "secrets": state.secrets,
+            "version": pre.version if pre else "", "tokens": dict(pre.tokens) if pre else {},
+            "locations": dict(pre.locations) if pre else {}, "run_id": state.run_id,
+            "started_at": state.started_at, "artifacts_dir": str(state.artifacts_dir) if state.artifacts_dir else "",
         }
 
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
@@ -239,8 +275,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     state = config.stash[STATE]
-    if config.getoption("crvs_cleanup") and len(state.registry) and state.credentials and state.preflight:
-        counts = archive_records(_client(state, "system"), state.registry.ids())
+    if config.getoption("crvs_cleanup") and len(state.registry) and state.target and state.preflight:
+        # System clients may not archive (SYSTEM_USER_ALLOWED_ACTIONS): a registration agent does it.
+        counts = archive_records(_client(state, "registration_agent"), state.registry.ids())
         if state.is_worker:
             config.workeroutput["crvs_cleanup"] = counts  # type: ignore[attr-defined]
         else:
@@ -250,17 +287,28 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         _write_summary(config, exit_status=int(exitstatus))
 
 
+def _target_record(state: SuiteState, config: pytest.Config) -> dict[str, Any]:
+    """What the summary says about the target: its hosts and the X-Version it reported."""
+    dep, pre = state.deployment, state.preflight
+    if dep is None:
+        path = config.getoption("crvs_target") or os.environ.get(TARGET_FILE_ENV, "")
+        return {"name": "", "url": "", "gateway": "", "register": "", "profile": path, "version": "",
+                "identity": ""}
+    ident = dep.identity
+    return {"name": dep.name, "url": dep.gateway, "gateway": dep.gateway, "register": dep.register or "",
+            "rest": dep.rest_base, "version": pre.version if pre else "",
+            "identity": f"{ident.header} on GET {ident.path}" if ident.header else "",
+            "locations": dict(pre.locations) if pre else {}}
+
+
 def _write_summary(config: pytest.Config, *, exit_status: int) -> dict[str, Any] | None:
     state = config.stash[STATE]
-    creds, pre = state.credentials, state.preflight
     artifacts = list(state.folder.artifacts)
     xmlpath = getattr(config.option, "xmlpath", None)
     if xmlpath:
         artifacts.insert(0, {"path": str(Path(xmlpath).resolve()), "kind": "junit"})
     summary = build_summary(
-        state.folder.outcomes(), exit_status=exit_status,
-        target={"url": creds.url if creds else (config.getoption("crvs_url") or os.environ.get("CRVS_URL", "")),
-                "version": pre.version if pre else "", "commit": pre.commit if pre else ""},
+        state.folder.outcomes(), exit_status=exit_status, target=_target_record(state, config),
         started_at=state.started_at, finished_at=_now(), duration_s=time.monotonic() - state.started,
         artifacts=artifacts, error=state.error,
         cleanup=state.cleanup if config.getoption("crvs_cleanup") else None)
@@ -285,7 +333,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     terminalreporter.write_line(
         f"status {summary['status'].upper()}: {counts['passed']} passed, {counts['failed']} failed, "
         f"{counts['errors']} errors, {counts['skipped']} skipped, {counts['flaky']} flaky "
-        f"(target {summary['target']['url']} {summary['target']['version']})")
+        f"(target {summary['target']['url']} X-Version {summary['target']['version']})")
     for flaky in summary["flaky"]:
         terminalreporter.write_line(f"FLAKY {flaky['nodeid']} (passed after {flaky['reruns']} rerun(s))")
 
@@ -293,77 +341,76 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 # ------------------------------------------------------------------------------------------ fixtures
 @dataclass(frozen=True)
 class CRVSTarget:
-    """The target under test: where it is, what it runs, and this run's identity."""
+    """The target under test: its deployment, what it reports, its locations and this run's identity."""
 
-    url: str
+    deployment: Deployment = field(repr=False)
+    target: Target = field(repr=False)
     version: str
-    commit: str
-    credentials: Credentials = field(repr=False)
+    locations: Locations
     run_id: str
     registry: RecordRegistry = field(repr=False)
 
+    @property
+    def url(self) -> str:
+        """The gateway (tRPC, auth, upload)."""
+        return self.deployment.gateway
+
+    @property
+    def web_url(self) -> str:
+        """Where the web client lives: the register host (the gateway when the profile has none)."""
+        return self.deployment.register or self.deployment.gateway
+
+    def anonymous(self, token: str | None = None) -> Any:
+        """A client with no token, or with `token` (for authentication tests)."""
+        return self.target.anonymous(token)
+
 
 def _client(state: SuiteState, role: str) -> TrackedClient:
-    creds = state.credentials
-    assert creds is not None and creds.url, "crvs-regression: no target configured"
+    target = state.target
+    assert target is not None, "crvs-regression: no target configured"
     if role == "system":
-        def relogin(client: CRVSClient) -> str:
-            return client.authenticate_client(creds.client_id, creds.client_secret)
-        location = creds.location_id or DEFAULT_LOCATION
-    else:
-        user = creds.users[role]
-
-        def relogin(client: CRVSClient) -> str:
-            return client.login(user.username, user.password, creds.login_code)
-        location = creds.location_id
-    token = state.preflight.tokens.get(role) if state.preflight else None
-    client = TrackedClient(creds.url, token, registry=state.registry, relogin=relogin, location_id=location,
-                           label=role)
-    if token is None:
-        relogin(client)
-    return client
+        return tracked(target.system(TrackedClient), state.registry, role)
+    return tracked(target.user(role, 0, TrackedClient), state.registry, role)
 
 
 @pytest.fixture(scope="session")
 def crvs(request: pytest.FixtureRequest) -> CRVSTarget:
-    """The target: URL, reported version and commit, credentials (secrets hidden) and this run's id."""
+    """The target: its deployment (secrets hidden), reported X-Version, locations and this run's id."""
     state = request.config.stash[STATE]
-    if state.credentials is None or not state.credentials.url:
-        pytest.fail("crvs-regression: no target: pass --crvs-url URL, set CRVS_URL, or use --crvs-sandbox",
-                    pytrace=False)
-    pre = state.preflight
-    return CRVSTarget(state.credentials.url, pre.version if pre else "", pre.commit if pre else "",
-                      state.credentials, state.run_id, state.registry)
+    if state.target is None or state.deployment is None:
+        pytest.fail(NO_TARGET, pytrace=False)
+    return CRVSTarget(state.deployment, state.target, state.preflight.version if state.preflight else "",
+                      state.target.locations(), state.run_id, state.registry)
 
 
 @pytest.fixture(scope="session")
 def system_client(request: pytest.FixtureRequest, crvs: CRVSTarget) -> TrackedClient:
-    """The system (integration) client, holding every scope."""
+    """The system (integration) client: create, read, search and notify only."""
     return _client(request.config.stash[STATE], "system")
 
 
 @pytest.fixture(scope="session")
-def field_agent(request: pytest.FixtureRequest, crvs: CRVSTarget) -> TrackedClient:
-    """A logged-in field agent (creates, notifies, declares, searches)."""
-    return _client(request.config.stash[STATE], "field_agent")
+def hospital_clerk(request: pytest.FixtureRequest, crvs: CRVSTarget) -> TrackedClient:
+    """A logged-in hospital clerk: creates, declares (without `validated`), searches."""
+    return _client(request.config.stash[STATE], "hospital_clerk")
 
 
 @pytest.fixture(scope="session")
 def registration_agent(request: pytest.FixtureRequest, crvs: CRVSTarget) -> TrackedClient:
-    """A logged-in registration agent (adds validate, reject, archive, assign)."""
+    """A logged-in registration agent: declares with `validated`, validates, rejects, archives."""
     return _client(request.config.stash[STATE], "registration_agent")
 
 
 @pytest.fixture(scope="session")
 def registrar(request: pytest.FixtureRequest, crvs: CRVSTarget) -> TrackedClient:
-    """A logged-in local registrar (adds register and print certificate)."""
+    """A logged-in local registrar: registers and prints certificates."""
     return _client(request.config.stash[STATE], "local_registrar")
 
 
 @pytest.fixture
-def factory(request: pytest.FixtureRequest) -> SyntheticFactory:
-    """Synthetic data seeded by this test's node id."""
-    return SyntheticFactory(node_seed(request.node.nodeid))
+def factory(request: pytest.FixtureRequest, crvs: CRVSTarget) -> SyntheticFactory:
+    """Synthetic data seeded by this test's node id, with the target's locations."""
+    return SyntheticFactory(node_seed(request.node.nodeid), locations=crvs.locations)
 
 
 @pytest.fixture
@@ -373,27 +420,29 @@ def declarations(request: pytest.FixtureRequest, crvs: CRVSTarget, factory: Synt
 
 
 @pytest.fixture
-def new_birth(field_agent: TrackedClient, declarations: Declarations) -> Callable[..., Record]:
-    """`new_birth(**overrides)`: a birth created and declared by the field agent."""
-    return lambda client=None, **overrides: declare_new(client or field_agent, declarations, "birth", **overrides)
+def new_birth(hospital_clerk: TrackedClient, declarations: Declarations) -> Callable[..., Record]:
+    """`new_birth(client=None, **overrides)`: a birth created and declared (by the hospital clerk by default)."""
+    return lambda client=None, **overrides: declare_new(client or hospital_clerk, declarations, "birth", **overrides)
 
 
 @pytest.fixture
-def new_death(field_agent: TrackedClient, declarations: Declarations) -> Callable[..., Record]:
-    """`new_death(**overrides)`: a death created and declared by the field agent."""
-    return lambda client=None, **overrides: declare_new(client or field_agent, declarations, "death", **overrides)
+def new_death(hospital_clerk: TrackedClient, declarations: Declarations) -> Callable[..., Record]:
+    """`new_death(client=None, **overrides)`: a death created and declared (by the hospital clerk by default)."""
+    return lambda client=None, **overrides: declare_new(client or hospital_clerk, declarations, "death", **overrides)
 
 
 @pytest.fixture
-def registered_birth(new_birth: Callable[..., Record], registrar: TrackedClient) -> Callable[..., Record]:
-    """`registered_birth(**overrides)`: a declared birth that the registrar assigned and registered."""
-    return lambda **overrides: register_record(registrar, new_birth(**overrides))
+def registered_birth(new_birth: Callable[..., Record], registration_agent: TrackedClient,
+                     registrar: TrackedClient) -> Callable[..., Record]:
+    """`registered_birth(**overrides)`: a clerk's birth, validated by the agent, registered by the registrar."""
+    return lambda **overrides: register_record(registrar, new_birth(**overrides), registration_agent)
 
 
 @pytest.fixture
-def registered_death(new_death: Callable[..., Record], registrar: TrackedClient) -> Callable[..., Record]:
-    """`registered_death(**overrides)`: a declared death that the registrar assigned and registered."""
-    return lambda **overrides: register_record(registrar, new_death(**overrides))
+def registered_death(new_death: Callable[..., Record], registration_agent: TrackedClient,
+                     registrar: TrackedClient) -> Callable[..., Record]:
+    """`registered_death(**overrides)`: a clerk's death, validated by the agent, registered by the registrar."""
+    return lambda **overrides: register_record(registrar, new_death(**overrides), registration_agent)
 
 
 # ------------------------------------------------------------------------------------------ browser
@@ -425,8 +474,8 @@ def chromium() -> Iterator[Any]:
 
 @pytest.fixture
 def ui(request: pytest.FixtureRequest, crvs: CRVSTarget, chromium: Any) -> Iterator[Any]:
-    """A fresh browser page on the target; a failing test leaves a screenshot and a trace."""
-    context = chromium.new_context(base_url=crvs.url)
+    """A fresh browser page on the register host's web client; a failing test leaves a screenshot and a trace."""
+    context = chromium.new_context(base_url=crvs.web_url)
     context.set_default_timeout(15_000)
     context.tracing.start(screenshots=True, snapshots=True)
     page = context.new_page()

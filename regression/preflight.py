@@ -1,12 +1,12 @@
-"""Before any test: reach the target, read its version, authenticate the system client and every user."""
+"""Before any test: reach the gateway, read its X-Version, log in the system client and each role once,
+and resolve the locations the declarations use."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from crvs_client import Credentials, CRVSClient, CRVSError, TargetUnreachable
-
-ROLES = ("field_agent", "registration_agent", "local_registrar")
+from crvs_client import SUITE_ROLES, CRVSError, LocationNotFound, Target, TargetUnreachable
 
 
 class PreflightFailed(Exception):
@@ -15,11 +15,11 @@ class PreflightFailed(Exception):
 
 @dataclass(frozen=True)
 class PreflightResult:
-    """What the suite learned about the target, and the tokens it obtained."""
+    """What the suite learned about the target, and the tokens it obtained (by `kind:name`)."""
 
     version: str
-    commit: str
     tokens: dict[str, str] = field(repr=False)
+    locations: dict[str, Any] = field(default_factory=dict)
 
 
 def _why_unreachable(exc: TargetUnreachable) -> str:
@@ -36,41 +36,45 @@ def _why_unreachable(exc: TargetUnreachable) -> str:
 
 def _short(exc: CRVSError) -> str:
     status = f"HTTP {exc.status}: " if exc.status else ""
-    return f"{status}{exc.message}"[:160]
+    return f"{status}{exc.message}"[:200]
 
 
-def run_preflight(credentials: Credentials, *, timeout: float = 15.0) -> PreflightResult:
-    """Return the target's identity and tokens, or raise PreflightFailed with one clear line."""
-    url = credentials.url
-    if not url:
-        raise PreflightFailed("crvs-regression: no target: pass --crvs-url URL, set CRVS_URL, or use --crvs-sandbox")
-    from crvs_client.transport import HttpxTransport
-
-    def client() -> CRVSClient:
-        return CRVSClient(HttpxTransport(url, timeout=timeout), location_id=credentials.location_id)
-
+def run_preflight(target: Target, roles: tuple[str, ...] = SUITE_ROLES) -> PreflightResult:
+    """Return the target's identity, tokens and locations, or raise PreflightFailed with one clear line."""
+    dep = target.deployment
+    missing = dep.missing_roles(roles)
+    if missing:
+        raise PreflightFailed(f"crvs-regression: the deployment profile {dep.name!r} names no account for "
+                              f"{', '.join(missing)} (users.<role> in the profile)")
     try:
-        version = client().version()
+        version = target.identity()
     except TargetUnreachable as exc:
-        raise PreflightFailed(f"crvs-regression: target {url} unreachable: {_why_unreachable(exc)}") from exc
+        raise PreflightFailed(f"crvs-regression: gateway {dep.gateway} unreachable: {_why_unreachable(exc)}") from exc
     except CRVSError as exc:
-        raise PreflightFailed(f"crvs-regression: target {url} does not answer GET /api/version like an OpenCRVS "
-                              f"gateway: {_short(exc)}") from exc
+        ident = dep.identity
+        raise PreflightFailed(f"crvs-regression: gateway {dep.gateway} does not report its version like an "
+                              f"OpenCRVS gateway ({ident.header} on GET {ident.path}): {_short(exc)}") from exc
     tokens: dict[str, str] = {}
     try:
-        tokens["system"] = client().authenticate_client(credentials.client_id, credentials.client_secret)
+        tokens[f"system:{dep.client.id}"] = target.system_token()
     except TargetUnreachable as exc:
-        raise PreflightFailed(f"crvs-regression: target {url} unreachable: {_why_unreachable(exc)}") from exc
+        raise PreflightFailed(f"crvs-regression: gateway {dep.gateway} unreachable: {_why_unreachable(exc)}") from exc
     except CRVSError as exc:
-        raise PreflightFailed(f"crvs-regression: system client {credentials.client_id!r} not authenticated by "
-                              f"{url}: {_short(exc)} (check CRVS_CLIENT_ID / CRVS_CLIENT_SECRET)") from exc
-    for role in ROLES:
-        user = credentials.users[role]
-        try:
-            tokens[role] = client().login(user.username, user.password, credentials.login_code)
-        except TargetUnreachable as exc:
-            raise PreflightFailed(f"crvs-regression: target {url} unreachable: {_why_unreachable(exc)}") from exc
-        except CRVSError as exc:
-            raise PreflightFailed(f"crvs-regression: user {user.username!r} ({role}) could not log in at {url}: "
-                                  f"{_short(exc)} (check CRVS_{role.upper()} and CRVS_LOGIN_CODE)") from exc
-    return PreflightResult(version["version"], version["commit"], tokens)
+        raise PreflightFailed(f"crvs-regression: system client {dep.client.id} not authenticated by {dep.gateway}: "
+                              f"{_short(exc)} (check client.id and {dep.client.secret_env})") from exc
+    for role in roles:
+        for account in dep.accounts(role)[:1]:  # the suite uses the first account of each role
+            try:
+                tokens[f"user:{account.username}"] = target.user_token(account)
+            except CRVSError as exc:
+                raise PreflightFailed(f"crvs-regression: user {account.username!r} ({role}) could not log in at "
+                                      f"{dep.gateway}: {_short(exc)} (check {account.password_env}"
+                                      f"{' and ' + dep.login_code_env if dep.login_code_env else ''})") from exc
+    try:
+        locations = target.locations()
+    except LocationNotFound as exc:
+        raise PreflightFailed(f"crvs-regression: {exc.message} (locations in the profile)") from exc
+    except CRVSError as exc:
+        raise PreflightFailed(f"crvs-regression: the locations could not be listed at {dep.gateway}: "
+                              f"{_short(exc)}") from exc
+    return PreflightResult(version, tokens, locations.to_json())

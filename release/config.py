@@ -23,7 +23,7 @@ GATE_KINDS = ("pytest", "browser", "locust", "command", "signoff", "approval", "
 AUTOMATED_KINDS = frozenset({"pytest", "browser", "locust", "command"})
 # Keys that would hold a literal secret; the config names an env var instead.
 SECRET_KEYS = frozenset({"client_secret", "secret", "password", "passwd", "token", "api_key", "apikey",
-                         "access_token", "private_key"})
+                         "access_token", "private_key", "login_code", "code"})
 SLO_LIMITS = ("p50_ms", "p95_ms", "p99_ms", "error_rate", "min_rps")
 REPORT_PLACEHOLDERS = frozenset({"version", "previous_version", "tag", "commit"})
 
@@ -45,17 +45,91 @@ class ReleaseSettings:
     remote: str | None = None
 
 
+#: farajaland v2.0.0's role ids in lower case, the keys of a target's `users`: the ten roles that
+#: opencrvs-farajaland release/v2.0.0 src/data-seeding/roles/roles.ts defines (crvs_client.deployment.ROLES
+#: holds the same list; release/ does not import crvs_client).
+ROLE_KEYS = ("hospital_clerk", "community_leader", "registration_agent", "local_registrar", "provincial_registrar",
+             "national_registrar", "local_system_admin", "national_system_admin", "performance_manager",
+             "embassy_official")
+#: The roles the standing suite and the load personas log in as (docs/wire-contract.md section 2).
+SUITE_ROLES = ("hospital_clerk", "registration_agent", "local_registrar")
+LOCATION_KEYS = ("office", "health_facility", "administrative_area")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def is_uuid(text: str) -> bool:
+    """True for a UUID in its 8-4-4-4-12 hex form (how OpenCRVS ids look)."""
+    return bool(_UUID.match(text))
+
+
+@dataclass(frozen=True)
+class IdentitySpec:
+    """How to learn which build a target runs: a response header, a JSON endpoint's key, or a command's stdout.
+
+    OpenCRVS has no version endpoint: the gateway sets ``X-Version`` on every answer
+    (opencrvs-core packages/gateway/src/server.ts, onPreResponse), so the default is that header on ``/ping``.
+    """
+
+    header: str | None = "X-Version"
+    path: str = "/ping"
+    json_url: str | None = None
+    key: str = "version"
+    command: str | None = None
+    timeout_s: float = 10.0
+
+    @property
+    def kind(self) -> str:
+        """'header', 'json' or 'command'."""
+        return "command" if self.command else "json" if self.json_url else "header"
+
+    def to_json(self) -> dict[str, Any]:
+        """The profile's `identity` object."""
+        if self.command:
+            return {"command": self.command}
+        if self.json_url:
+            return {"json": self.json_url, "key": self.key}
+        return {"header": self.header, "path": self.path}
+
+
+@dataclass(frozen=True)
+class UserAccount:
+    """One user account of a target: its username and the env var that holds its password."""
+
+    username: str
+    password_env: str
+    key: str = field(default="", compare=False)  # its key path in release.toml, for error messages
+
+
 @dataclass(frozen=True)
 class Target:
-    """A CRVS deployment the gates run against; the secret stays in the named env var."""
+    """A CRVS deployment the gates run against: three hosts, an identity probe, a system client and users by role.
+
+    Secrets stay in the env vars the target names; `profile()` is the hand-over to the regression suite and the
+    load runner (docs/wire-contract.md section 2).
+    """
 
     name: str
-    url: str
+    gateway: str
+    register: str | None = None
+    config: str | None = None
+    identity: IdentitySpec = field(default_factory=IdentitySpec)
     client_id: str | None = None
     client_secret_env: str | None = None
+    client_scopes: tuple[str, ...] = ()
+    users: Mapping[str, tuple[UserAccount, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    two_fa: bool = False
+    login_code_env: str | None = None
+    locations: Mapping[str, str | None] = field(
+        default_factory=lambda: MappingProxyType(dict.fromkeys(LOCATION_KEYS)))
     deploy: str | None = None
     promote: str | None = None
     version_timeout_s: float = 120.0
+    source: str = field(default=CONFIG_NAME, compare=False)  # the file it came from, for error messages
+
+    @property
+    def url(self) -> str:
+        """The gateway URL: what evidence is bound to."""
+        return self.gateway
 
     def client_secret(self, environ: Mapping[str, str] | None = None) -> str | None:
         """The client secret read from the env var named by client_secret_env, or None."""
@@ -63,6 +137,57 @@ class Target:
             return None
         env = os.environ if environ is None else environ
         return env.get(self.client_secret_env) or None
+
+    def secret_env_vars(self) -> list[tuple[str, str]]:
+        """(key path, env var name) for every secret this target names, in config order."""
+        prefix = ("targets", self.name)
+        found: list[tuple[str, str]] = []
+        if self.client_secret_env:
+            found.append((_key(*prefix, "client_secret_env"), self.client_secret_env))
+        for role, accounts in self.users.items():
+            for account in accounts:
+                where = account.key or _key(*prefix, "users", role)
+                found.append((f"{where}.password_env", account.password_env))
+        if self.two_fa and self.login_code_env:
+            found.append((_key(*prefix, "login_code_env"), self.login_code_env))
+        return found
+
+    def missing_secrets(self, environ: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+        """(key path, env var name) of each named secret that is not set (or empty) in environ."""
+        env = os.environ if environ is None else environ
+        return [(key, var) for key, var in self.secret_env_vars() if not env.get(var)]
+
+    def require_secrets(self, environ: Mapping[str, str] | None = None) -> None:
+        """ConfigError naming the file and key of the first secret env var that is not set."""
+        missing = self.missing_secrets(environ)
+        if missing:
+            key, var = missing[0]
+            others = sorted({v for _, v in missing[1:]} - {var})
+            more = f" (also unset: {', '.join(others)})" if others else ""
+            raise ConfigError(self.source, key, f"expected the environment variable {var} to be set{more}")
+
+    def profile(self) -> dict[str, Any]:
+        """The deployment profile (docs/wire-contract.md section 2): env var names only, never a secret."""
+        client = None
+        if self.client_id:
+            client = {"id": self.client_id, "secret_env": self.client_secret_env, "scopes": list(self.client_scopes)}
+        return {
+            "name": self.name, "gateway": self.gateway, "register": self.register, "config": self.config,
+            "identity": self.identity.to_json(), "client": client,
+            "users": {role: [{"username": a.username, "password_env": a.password_env} for a in accounts]
+                      for role, accounts in self.users.items()},
+            "two_fa": self.two_fa, "login_code_env": self.login_code_env if self.two_fa else None,
+            "locations": {k: self.locations.get(k) for k in LOCATION_KEYS},
+        }
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What a gate's config hash covers of its target: hosts, identity, client, users and locations."""
+        data = self.profile()
+        del data["name"]
+        if data["client"]:
+            data["client"] = {k: v for k, v in data["client"].items() if k != "secret_env"}
+        data["users"] = {role: sorted(a["username"] for a in accounts) for role, accounts in data["users"].items()}
+        return data
 
 
 @dataclass(frozen=True)
@@ -104,6 +229,8 @@ class GateConfig:
     quorum: int = 1
     items: tuple[Criterion, ...] = ()
     description: str | None = None
+    #: The target deployment's shape (Target.fingerprint); a gate run against other hosts or users is another check.
+    deployment: Mapping[str, Any] | None = None
 
     @property
     def automated(self) -> bool:
@@ -115,6 +242,8 @@ class GateConfig:
         table: dict[str, Any] = {"kind": self.kind, **_thaw(self.options)}
         if self.automated:
             table["target"] = self.target
+            if self.deployment is not None:
+                table["deployment"] = _thaw(self.deployment)
         if self.role is not None:
             table["role"] = self.role
         if self.kind == "approval":
@@ -304,25 +433,146 @@ def _release(v: _Validator, raw: Any) -> ReleaseSettings:
     )
 
 
+_TARGET_KEYS = ("gateway", "register", "config", "identity", "client_id", "client_secret_env", "client_scopes",
+                "users", "two_fa", "login_code_env", "locations", "deploy", "promote", "version_timeout_s")
+
+
+def _env_name(v: _Validator, value: Any, key: str) -> str:
+    text = v.string(value, key)
+    assert text is not None
+    if not _ENV_VAR.match(text):
+        raise v.fail(key, "expected the name of an environment variable, e.g. CRVS_REGISTRAR_PASSWORD")
+    return text
+
+
+def _identity(v: _Validator, raw: Any, prefix: tuple[str, ...]) -> IdentitySpec:
+    key = _key(*prefix)
+    table = v.table(raw, key)
+    v.keys(table, ("header", "path", "json", "key", "command", "timeout_s"), prefix)
+    kinds = [k for k in ("header", "json", "command") if k in table]
+    if len(kinds) != 1:
+        raise v.fail(key, 'expected exactly one of { header = "X-Version", path = "/ping" }, '
+                          '{ json = URL, key = "version" } or { command = "..." }')
+    timeout = v.number(table.get("timeout_s", 10), _key(*prefix, "timeout_s"), low=0, low_open=True,
+                       expected="expected a positive number of seconds")
+    kind = kinds[0]
+    allowed = {"header": ("header", "path", "timeout_s"), "json": ("json", "key", "timeout_s"),
+               "command": ("command", "timeout_s")}[kind]
+    for k in table:
+        if k not in allowed:
+            raise v.fail(_key(*prefix, k), f"expected only {', '.join(allowed)} with {kind} = ...")
+    if kind == "command":
+        return IdentitySpec(header=None, command=v.string(table["command"], _key(*prefix, "command")),
+                            timeout_s=timeout)
+    if kind == "json":
+        raw_url = v.string(table["json"], _key(*prefix, "json"))
+        assert raw_url is not None
+        url = raw_url if raw_url.startswith("/") else v.url(raw_url, _key(*prefix, "json"))
+        return IdentitySpec(header=None, json_url=url, key=v.string(table.get("key", "version"),
+                                                                     _key(*prefix, "key")) or "version",
+                            timeout_s=timeout)
+    path = v.string(table.get("path", "/ping"), _key(*prefix, "path")) or "/ping"
+    if not path.startswith("/"):
+        raise v.fail(_key(*prefix, "path"), 'expected a path on the gateway starting with "/", e.g. "/ping"')
+    return IdentitySpec(header=v.string(table["header"], _key(*prefix, "header")), path=path, timeout_s=timeout)
+
+
+def _account(v: _Validator, raw: Any, prefix: str) -> UserAccount:
+    table = v.table(raw, prefix)
+    for k in table:
+        if k not in ("username", "password_env"):
+            if k.lower() in SECRET_KEYS:
+                raise v.fail(f"{prefix}.{k}", "literal passwords are not allowed in release.toml; "
+                                              "use password_env to name an environment variable")
+            raise v.fail(f"{prefix}.{k}", f"unknown key{_hint(k, ('username', 'password_env'))}; "
+                                          "expected username and password_env")
+    for req in ("username", "password_env"):
+        if req not in table:
+            raise v.fail(f"{prefix}.{req}", "expected a non-empty string (required for each user)")
+    username = v.string(table["username"], f"{prefix}.username")
+    assert username is not None
+    return UserAccount(username=username, password_env=_env_name(v, table["password_env"], f"{prefix}.password_env"),
+                       key=prefix)
+
+
+def _users(v: _Validator, raw: Any, prefix: tuple[str, ...]) -> dict[str, tuple[UserAccount, ...]]:
+    table = v.table(raw, _key(*prefix))
+    users: dict[str, tuple[UserAccount, ...]] = {}
+    for role, entry in table.items():
+        rkey = _key(*prefix, role)
+        if role not in ROLE_KEYS:
+            raise v.fail(rkey, f"unknown role{_hint(role, ROLE_KEYS)}; expected one of farajaland's roles in "
+                               f"lower case: {', '.join(ROLE_KEYS)}")
+        if isinstance(entry, list):
+            if not entry:
+                raise v.fail(rkey, "expected a { username, password_env } table or a non-empty list of them")
+            accounts = tuple(_account(v, item, f"{rkey}[{i}]") for i, item in enumerate(entry))
+        else:
+            accounts = (_account(v, entry, rkey),)
+        names = [a.username for a in accounts]
+        if len(set(names)) != len(names):
+            raise v.fail(rkey, "expected each username once in a pool")
+        users[role] = accounts
+    return users
+
+
+def _locations(v: _Validator, raw: Any, prefix: tuple[str, ...]) -> dict[str, str | None]:
+    table = v.table(raw, _key(*prefix))
+    v.keys(table, LOCATION_KEYS, prefix)
+    return {k: v.string(table.get(k), _key(*prefix, k), optional=True) for k in LOCATION_KEYS}
+
+
 def _target(v: _Validator, name: str, raw: Any) -> Target:
     prefix = ("targets", name)
     table = v.table(raw, _key(*prefix))
-    v.keys(table, ("url", "client_id", "client_secret_env", "deploy", "promote", "version_timeout_s"), prefix)
-    if "url" not in table:
-        raise v.fail(_key(*prefix, "url"), "expected the target's base URL (required)")
-    secret_env = v.string(table.get("client_secret_env"), _key(*prefix, "client_secret_env"), optional=True)
-    if secret_env is not None and not _ENV_VAR.match(secret_env):
-        raise v.fail(_key(*prefix, "client_secret_env"), "expected the name of an environment variable")
+    k: Callable[[str], str] = lambda key: _key(*prefix, key)  # noqa: E731
+    if "url" in table:
+        raise v.fail(k("url"), "a target is a deployment now, not one URL: use gateway = \"https://gateway...\" "
+                               "(tRPC, auth, upload) and, optionally, register = \"https://register...\" (REST "
+                               "/api/events) and config = \"https://countryconfig...\"")
+    v.keys(table, _TARGET_KEYS, prefix)
+    if "gateway" not in table:
+        raise v.fail(k("gateway"), "expected the gateway's URL (required), e.g. \"https://gateway.staging.example.org\"")
+    client_id = v.string(table.get("client_id"), k("client_id"), optional=True)
+    if client_id is not None and not is_uuid(client_id):
+        raise v.fail(k("client_id"), f"expected the system client's id, a UUID such as "
+                                     f"\"4b3e5c7a-8d2f-4a1b-9c6e-0f5d7a2b8c91\" (OpenCRVS integration ids are "
+                                     f"UUIDs), not {client_id!r}")
+    secret_env = None
+    if "client_secret_env" in table:
+        secret_env = _env_name(v, table["client_secret_env"], k("client_secret_env"))
+    if client_id is not None and secret_env is None:
+        raise v.fail(k("client_secret_env"), "expected the name of the env var that holds the system client's "
+                                             "secret (required with client_id)")
+    if secret_env is not None and client_id is None:
+        raise v.fail(k("client_id"), "expected the system client's UUID (client_secret_env names its secret)")
+    scopes = v.string_list(table.get("client_scopes", []), k("client_scopes")) if "client_scopes" in table else ()
+    two_fa = table.get("two_fa", False)
+    if not isinstance(two_fa, bool):
+        raise v.fail(k("two_fa"), "expected true or false (is TWO_FA_ENABLED on for this deployment?)")
+    code_env = _env_name(v, table["login_code_env"], k("login_code_env")) if "login_code_env" in table else None
+    if two_fa and code_env is None:
+        raise v.fail(k("login_code_env"), "expected the name of the env var that holds the 2FA login code "
+                                          "(required when two_fa = true)")
     timeout = table.get("version_timeout_s", 120)
     return Target(
         name=v.name(name, _key(*prefix)),
-        url=v.url(table["url"], _key(*prefix, "url")),
-        client_id=v.string(table.get("client_id"), _key(*prefix, "client_id"), optional=True),
+        gateway=v.url(table["gateway"], k("gateway")),
+        register=v.url(table["register"], k("register")) if "register" in table else None,
+        config=v.url(table["config"], k("config")) if "config" in table else None,
+        identity=_identity(v, table["identity"], (*prefix, "identity")) if "identity" in table else IdentitySpec(),
+        client_id=client_id,
         client_secret_env=secret_env,
-        deploy=v.string(table.get("deploy"), _key(*prefix, "deploy"), optional=True),
-        promote=v.string(table.get("promote"), _key(*prefix, "promote"), optional=True),
-        version_timeout_s=v.number(timeout, _key(*prefix, "version_timeout_s"), low=0, low_open=True,
+        client_scopes=scopes,
+        users=MappingProxyType(_users(v, table.get("users", {}), (*prefix, "users"))),
+        two_fa=two_fa,
+        login_code_env=code_env,
+        locations=MappingProxyType(_locations(v, table.get("locations", {}), (*prefix, "locations"))),
+        deploy=v.string(table.get("deploy"), k("deploy"), optional=True),
+        promote=v.string(table.get("promote"), k("promote"), optional=True),
+        version_timeout_s=v.number(timeout, k("version_timeout_s"), low=0, low_open=True,
                                    expected="expected a positive number of seconds"),
+        source=_display(v.path),
     )
 
 
@@ -373,7 +623,8 @@ _AUTOMATED_KEYS = (*_COMMON_KEYS, "target", "timeout")
 _KIND_KEYS: dict[str, tuple[str, ...]] = {
     "pytest": (*_AUTOMATED_KEYS, "markers", "paths", "args"),
     "browser": (*_AUTOMATED_KEYS, "markers", "paths", "args"),
-    "locust": (*_AUTOMATED_KEYS, "users", "spawn_rate", "duration", "workers", "slo", "baseline", "scenario"),
+    "locust": (*_AUTOMATED_KEYS, "users", "spawn_rate", "duration", "workers", "slo", "baseline", "scenario",
+               "allow_non_loopback"),
     "command": (*_AUTOMATED_KEYS, "run", "junit"),
     "signoff": (*_COMMON_KEYS, "role"),
     "approval": (*_COMMON_KEYS, "role", "quorum"),
@@ -468,6 +719,12 @@ def _gate(v: _Validator, name: str, raw: Any, targets: Mapping[str, Target],
             opts["workers"] = workers
         if "scenario" in table:
             opts["scenario"] = v.string(table["scenario"], k("scenario"))
+        if "allow_non_loopback" in table:
+            # The load runner refuses a host that is not loopback unless told: loading a real deployment
+            # (and, in A/B mode, its baseline, often production) must be a decision written in release.toml.
+            if not isinstance(table["allow_non_loopback"], bool):
+                raise v.fail(k("allow_non_loopback"), "expected true or false")
+            opts["allow_non_loopback"] = table["allow_non_loopback"]
         opts["slo"] = _slo(v, table.get("slo", {}), (*prefix, "slo"))
         if "baseline" in table:
             opts["baseline"] = _baseline(v, table["baseline"], (*prefix, "baseline"))
@@ -514,8 +771,9 @@ def _gate(v: _Validator, name: str, raw: Any, targets: Mapping[str, Target],
         opts["items"] = [_thaw(c) for c in items]
     if description is not None:
         opts["description"] = description
+    deployment = _freeze(targets[target].fingerprint()) if kind in AUTOMATED_KINDS else None
     return GateConfig(name=name, kind=kind, target=target, options=_freeze(opts), role=role, quorum=quorum,
-                      items=items, description=description)
+                      items=items, description=description, deployment=deployment)
 
 
 def parse_config(data: Mapping[str, Any], path: Path) -> Config:

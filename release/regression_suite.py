@@ -26,9 +26,9 @@ EXIT_CODES = {"passed": 0, "failed": 1, "error": 2}
 
 @dataclass(frozen=True)
 class SuiteOptions:
-    """What `release regression run` was asked to do."""
+    """What `release regression run` was asked to do: a deployment profile file, or a throwaway sandbox."""
 
-    target: str | None = None
+    target_file: Path | None = None
     sandbox: bool = False
     markexpr: str | None = None
     keyword: str | None = None
@@ -50,14 +50,32 @@ def suite_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))).resolve()
 
 
+TARGET_FILE_ENV = "CRVS_TARGET_FILE"
+
+
+def target_file(options: SuiteOptions, environ: Mapping[str, str]) -> Path | None:
+    """The profile file: --target-file, else $CRVS_TARGET_FILE (never with --sandbox)."""
+    if options.target_file is not None:
+        return options.target_file
+    given = environ.get(TARGET_FILE_ENV)
+    return Path(given) if given and not options.sandbox else None
+
+
 def check_options(options: SuiteOptions, environ: Mapping[str, str]) -> None:
-    """Refuse contradictory or incomplete options with one line."""
-    if options.sandbox and options.target:
-        raise UsageError("--target and --sandbox exclude each other: test a running target or a throwaway sandbox")
-    if not options.sandbox and not (options.target or environ.get("CRVS_URL")):
-        raise UsageError("no target: pass --target URL, set CRVS_URL, or use --sandbox")
-    if options.target and not options.target.startswith(("http://", "https://")):
-        raise UsageError(f"--target: {options.target!r} is not an http(s) URL")
+    """Refuse contradictory or incomplete options with one line; a bad profile is refused before pytest runs."""
+    from crvs_client.deployment import Deployment, DeploymentError
+
+    if options.sandbox and options.target_file is not None:
+        raise UsageError("--target-file and --sandbox exclude each other: test a deployment or a throwaway sandbox")
+    path = target_file(options, environ)
+    if not options.sandbox and path is None:
+        raise UsageError(f"no target: pass --target-file PATH (a deployment profile), set {TARGET_FILE_ENV}, "
+                         "or use --sandbox")
+    if path is not None:
+        try:
+            Deployment.from_file(path, environ)
+        except DeploymentError as exc:
+            raise InputError(f"--target-file: {exc}") from exc
     if options.reruns < 0:
         raise UsageError("--reruns: expected 0 or more")
     if options.workers is not None and options.workers != "auto" and not options.workers.isdigit():
@@ -72,8 +90,8 @@ def pytest_argv(options: SuiteOptions, suite: Path, summary_path: Path, python: 
         argv = [python, "-m", "pytest", str(suite), "-p", "regression.plugin", "-c", str(suite / "suite.ini"),
                 "--rootdir", str(suite.parent)]
     argv += ["-q", "-rfE", "--crvs-summary", str(summary_path)]
-    if options.target:
-        argv += ["--crvs-url", options.target]
+    if options.target_file is not None:
+        argv += ["--crvs-target", str(options.target_file)]
     if options.sandbox:
         argv.append("--crvs-sandbox")
     if options.markexpr:
@@ -97,13 +115,13 @@ def _absolute(options: SuiteOptions) -> SuiteOptions:
     def fix(p: Path | None) -> Path | None:
         return p.resolve() if p is not None else None
     return SuiteOptions(**{**options.__dict__, "junit": fix(options.junit), "summary": fix(options.summary),
-                           "artifacts": fix(options.artifacts)})
+                           "artifacts": fix(options.artifacts), "target_file": fix(options.target_file)})
 
 
-def error_summary(message: str, target: str | None) -> dict[str, Any]:
+def error_summary(message: str, target: Path | None) -> dict[str, Any]:
     """A summary for a run that produced none (pytest crashed or could not start)."""
     return {"schema": SUMMARY_SCHEMA, "status": "error", "exit_code": 2, "error": message,
-            "target": {"url": target or "", "version": "", "commit": ""},
+            "target": {"url": "", "profile": str(target or ""), "version": ""},
             "counts": {"total": 0, "passed": 0, "failed": 0, "errors": 0, "skipped": 0, "flaky": 0},
             "markers": {}, "failures": [{"nodeid": "<run>", "markers": [], "reason": message}], "flaky": [],
             "passed_nodeids": [], "duration_s": 0.0, "started_at": "", "finished_at": "", "artifacts": []}
@@ -135,7 +153,7 @@ def run_suite(options: SuiteOptions, *, environ: Mapping[str, str] | None = None
     `log_path` (and to `stream` line by line when given)."""
     env = dict(os.environ if environ is None else environ)
     check_options(options, env)
-    options = _absolute(options)
+    options = _absolute(SuiteOptions(**{**options.__dict__, "target_file": target_file(options, env)}))
     suite = suite_dir()
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(suite.parent), env.get("PYTHONPATH", "")) if p)
     with tempfile.TemporaryDirectory(prefix="crvs-regression-run-") as tmp:
@@ -148,13 +166,13 @@ def run_suite(options: SuiteOptions, *, environ: Mapping[str, str] | None = None
         try:
             code = _run(argv, env, log, stream, timeout_s)
         except subprocess.TimeoutExpired:
-            return error_summary(f"the regression suite did not finish within {timeout_s:g}s", options.target)
+            return error_summary(f"the regression suite did not finish within {timeout_s:g}s", options.target_file)
         except OSError as exc:
-            return error_summary(f"the regression suite could not start: {exc}", options.target)
+            return error_summary(f"the regression suite could not start: {exc}", options.target_file)
         summary = read_summary(summary_path)
         if summary is None:
             return error_summary(f"the regression suite exited {code} without a summary: {_last_line(log)}",
-                                 options.target)
+                                 options.target_file)
         if EXIT_CODES[summary["status"]] == 0 and code != 0:
             summary = {**summary, "status": "error", "exit_code": 2,
                        "error": f"the summary says passed but pytest exited {code}"}
@@ -187,7 +205,7 @@ def render_text(summary: Mapping[str, Any]) -> str:
     counts = summary.get("counts", {})
     target = summary.get("target", {})
     lines = [f"regression suite {str(summary.get('status', 'error')).upper()} against {target.get('url', '?')} "
-             f"(version {target.get('version') or '?'}): {counts.get('passed', 0)} passed, "
+             f"(X-Version {target.get('version') or '?'}): {counts.get('passed', 0)} passed, "
              f"{counts.get('failed', 0)} failed, {counts.get('errors', 0)} errors, {counts.get('skipped', 0)} skipped, "
              f"{counts.get('flaky', 0)} flaky in {summary.get('duration_s', 0):.1f}s"]
     for failure in summary.get("failures", [])[:20]:

@@ -1,4 +1,15 @@
-"""The Starlette app: tRPC and REST event APIs, auth, version, fault injection and the web client."""
+"""The sandbox's HTTP edge: one process that is an OpenCRVS v2.0.0 deployment's three hosts.
+
+- gateway (packages/gateway/src/config/routes.ts): `/ping`, `/upload`, `/auth/*` (rate limited, proxies.ts) and
+  `/events/*`, which the gateway proxies to the events service (v2-events/event-config/routes.ts). The events
+  service answers tRPC when the query starts with `?batch`/`?input` or the path is a procedure, else REST
+  (trpc-to-openapi; packages/events/src/server.ts `isAppTrpcRequest`). Every response that is not the gateway's own
+  error carries `X-Version` (gateway server.ts `onPreResponse`).
+- register (packages/client/nginx.conf): `/api/auth/*` goes to the auth service (no gateway, so no rate limit and
+  no X-Version), `/api/countryconfig/*` to the country config, any other `/api/*` to the gateway; every other path
+  is the web app (here: the sandbox's own web client, with the SPA's index fallback).
+- country config (farajaland src/index.ts): `GET /ping` answers `{success: true}`.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +19,22 @@ import logging
 import os
 import random
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sandbox.auth import Auth, Principal
+from sandbox import locations
+from sandbox.auth import INVALID_GRANT, Auth, AuthFailure, Principal, TokenRejected, boom
 from sandbox.domain import ActionType
 from sandbox.errors import ApiError, BadRequest, InjectedFault, NotFound
 from sandbox.faults import Faults
@@ -29,28 +44,9 @@ from sandbox.storage import Store
 
 log = logging.getLogger("sandbox")
 
-Handler = Callable[[RecordService, Principal, Any], dict[str, Any]]
-
-
-def _action(kind: ActionType) -> Handler:
-    return lambda svc, who, data: svc.apply_action(who, kind, data)
-
-
-# procedure -> (accepts GET as a query, handler)
-PROCEDURES: dict[str, tuple[bool, Handler]] = {
-    "event.create": (False, lambda svc, who, data: svc.create_event(who, data)),
-    "event.get": (True, lambda svc, who, data: svc.get_event(who, data)),
-    "event.search": (True, lambda svc, who, data: svc.search(who, data)),
-    "event.actions.notify.request": (False, _action(ActionType.NOTIFY)),
-    "event.actions.declare.request": (False, _action(ActionType.DECLARE)),
-    "event.actions.validate.request": (False, _action(ActionType.VALIDATE)),
-    "event.actions.register.request": (False, _action(ActionType.REGISTER)),
-    "event.actions.reject.request": (False, _action(ActionType.REJECT)),
-    "event.actions.archive.request": (False, _action(ActionType.ARCHIVE)),
-    "event.actions.printCertificate.request": (False, _action(ActionType.PRINT_CERTIFICATE)),
-    "event.actions.assignment.assign": (False, _action(ActionType.ASSIGN)),
-    "event.actions.assignment.unassign": (False, _action(ActionType.UNASSIGN)),
-}
+Handler = Callable[[RecordService, Principal, Any], Any]
+GATEWAY_OWN_ERROR = "x-sandbox-gateway-error"  # internal marker: a gateway (Boom) error, so no X-Version
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # nginx client_max_body_size on /api/
 
 
 class MethodNotSupported(ApiError):
@@ -59,19 +55,111 @@ class MethodNotSupported(ApiError):
     code, http_status, rpc_code = "METHOD_NOT_SUPPORTED", 405, -32005
 
 
-def _trpc_error(exc: ApiError, path: str) -> dict[str, Any]:
+class UnsupportedMediaType(ApiError):
+    """A REST body that is not JSON (trpc-to-openapi)."""
+
+    code, http_status, rpc_code = "UNSUPPORTED_MEDIA_TYPE", 415, -32015
+
+
+def _action(kind: ActionType) -> Handler:
+    return lambda svc, who, data: svc.apply_action(who, kind, data)
+
+
+def _custom_action(svc: RecordService, who: Principal, data: Any) -> Any:
+    return svc.custom_action(who, data)
+
+
+def _mapping_input(data: Any, keys: dict[str, type | tuple[type, ...]], where: str) -> dict[str, Any]:
+    """An optional object input of known keys and types (unknown keys are stripped, as zod's default object)."""
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise BadRequest(f"{where}: expected an object", fields=["input"])
+    out: dict[str, Any] = {}
+    for key, kind in keys.items():
+        value = data.get(key)
+        if value is None:
+            continue
+        if kind is list:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise BadRequest(f"{key}: expected an array of UUIDs", fields=[key])
+        elif not isinstance(value, kind) or (kind is str and isinstance(value, bool)):
+            raise BadRequest(f"{key}: expected {getattr(kind, '__name__', kind)}", fields=[key])
+        out[key] = value
+    return out
+
+
+def list_locations(_svc: RecordService, _who: Principal, data: Any) -> list[dict[str, Any]]:
+    """locations.list {isActive?, locationIds?, locationType?, externalId?} (packages/events/src/router/locations)."""
+    args = _mapping_input(data, {"isActive": bool, "locationIds": list, "locationType": str, "externalId": str},
+                          "locations.list")
+    return locations.list_locations(location_type=args.get("locationType"), is_active=args.get("isActive"),
+                                    location_ids=args.get("locationIds"), external_id=args.get("externalId"))
+
+
+def list_administrative_areas(_svc: RecordService, _who: Principal, data: Any) -> list[dict[str, Any]]:
+    """administrativeAreas.list {isActive?, ids?} (packages/events/src/router/administrative-areas)."""
+    args = _mapping_input(data, {"isActive": bool, "ids": list}, "administrativeAreas.list")
+    return locations.administrative_areas(is_active=args.get("isActive"), ids=args.get("ids"))
+
+
+@dataclass(frozen=True)
+class Procedure:
+    """One tRPC procedure: whether it is a query (GET allowed) and its handler."""
+
+    query: bool
+    handler: Handler
+
+
+# The procedures of packages/events/src/router/router.ts the sandbox serves. There is no
+# event.actions.validate.request in v2.0.0: validation is the VALIDATE_DECLARATION custom action.
+PROCEDURES: dict[str, Procedure] = {
+    "event.create": Procedure(False, lambda svc, who, data: svc.create_event(who, data)),
+    "event.get": Procedure(True, lambda svc, who, data: svc.get_event(who, data)),
+    "event.search": Procedure(True, lambda svc, who, data: svc.search(who, data)),
+    "event.actions.notify.request": Procedure(False, _action(ActionType.NOTIFY)),
+    "event.actions.declare.request": Procedure(False, _action(ActionType.DECLARE)),
+    "event.actions.register.request": Procedure(False, _action(ActionType.REGISTER)),
+    "event.actions.reject.request": Procedure(False, _action(ActionType.REJECT)),
+    "event.actions.archive.request": Procedure(False, _action(ActionType.ARCHIVE)),
+    "event.actions.printCertificate.request": Procedure(False, _action(ActionType.PRINT_CERTIFICATE)),
+    "event.actions.assignment.assign": Procedure(False, _action(ActionType.ASSIGN)),
+    "event.actions.assignment.unassign": Procedure(False, _action(ActionType.UNASSIGN)),
+    "event.actions.custom.request": Procedure(False, _custom_action),
+    "locations.list": Procedure(True, list_locations),
+    "administrativeAreas.list": Procedure(True, list_administrative_areas),
+}
+
+
+def trpc_error(exc: ApiError, path: str) -> dict[str, Any]:
+    """tRPC's default error shape under superjson (packages/events/src/router/trpc.ts keeps it as is)."""
     return {"error": {"json": {"message": exc.message, "code": exc.rpc_code,
-                               "data": {"code": exc.code, "httpStatus": exc.http_status, "path": path,
-                                        "fields": exc.fields}}}}
+                               "data": {"code": exc.code, "httpStatus": exc.http_status, "path": path}}}}
 
 
-def _rest_error(exc: ApiError) -> JSONResponse:
-    return JSONResponse({"message": exc.message, "code": exc.code, "fields": exc.fields,
-                         "statusCode": exc.http_status}, status_code=exc.http_status)
+def rest_error(exc: ApiError, path: str | None) -> JSONResponse:
+    """trpc-to-openapi's error body: the tRPC error shape with `code` as the string code."""
+    data: dict[str, Any] = {"code": exc.code, "httpStatus": exc.http_status}
+    if path:
+        data["path"] = path
+    return JSONResponse({"message": exc.message, "code": exc.code, "data": data}, status_code=exc.http_status)
+
+
+def boom_response(status: int, error: str, message: str, *, gateway_own: bool = False) -> JSONResponse:
+    """A hapi Boom error; `gateway_own` marks the gateway's own errors, which carry no X-Version."""
+    headers = {GATEWAY_OWN_ERROR: "1"} if gateway_own else None
+    return JSONResponse(boom(status, error, message), status_code=status, headers=headers)
+
+
+def _auth_failure(exc: AuthFailure, *, gateway_own: bool = False) -> JSONResponse:
+    headers = {"Cache-Control": "no-store"} if "error_description" in exc.body else {}
+    if gateway_own:
+        headers[GATEWAY_OWN_ERROR] = "1"
+    return JSONResponse(exc.body, status_code=exc.status, headers=headers)
 
 
 class Api:
-    """Request handlers bound to one server's settings, store and auth."""
+    """The handlers of the gateway, the events service behind it and the auth service, for one settings object."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -79,7 +167,7 @@ class Api:
         self.store = Store(settings.db_url, read_pool_size=settings.read_pool_size)
         self.store.create_schema()
         self.auth = Auth(settings)
-        self.service = RecordService(self.store, self.faults)
+        self.service = RecordService(self.store, self.faults, async_confirm_s=settings.async_confirm_s)
 
     # ---------------------------------------------------------------------------------- faults
     async def _inject(self, procedure: str) -> None:
@@ -90,7 +178,7 @@ class Api:
         if rate > 0 and random.random() < rate:
             raise InjectedFault(f"injected fault in {procedure}")
 
-    async def _call(self, procedure: str, handler: Handler, principal: Principal, data: Any) -> dict[str, Any]:
+    async def _call(self, procedure: str, handler: Handler, principal: Principal, data: Any) -> Any:
         await self._inject(procedure)
         try:
             return await run_in_threadpool(handler, self.service, principal, data)
@@ -98,32 +186,49 @@ class Api:
             raise
         except Exception as exc:  # an unexpected failure must still answer in the wire format
             log.exception("internal error in %s", procedure)
-            raise ApiError("internal server error") from exc
+            raise ApiError("Internal server error") from exc
 
-    # ---------------------------------------------------------------------------------- tRPC
-    async def trpc(self, request: Request) -> Response:
-        """/events/<procedure>[,<procedure>...] with batch=1 (or a single non-batch call)."""
-        names = request.path_params["procedures"].split(",")
-        batch = request.query_params.get("batch") == "1"
+    def _gateway_principal(self, request: Request) -> Principal | JSONResponse:
+        """The caller of a gateway route that needs a token (hapi-auth-jwt2 `jwt` strategy), or its 401."""
+        try:
+            return self.auth.verify(request.headers.get("authorization"))
+        except TokenRejected as exc:
+            return boom_response(401, "Unauthorized", str(exc), gateway_own=True)
+
+    # ---------------------------------------------------------------------------------- /events/*
+    async def events(self, request: Request) -> Response:
+        """`/events/<path>`: the gateway checks the token, then the events service answers tRPC or REST."""
+        principal = self._gateway_principal(request)
+        if isinstance(principal, Response):
+            return principal
+        rest = request.path_params["rest"]
+        search = request.url.query
+        if search.startswith(("batch", "input")) or all(p in PROCEDURES for p in rest.split(",")):
+            return await self.trpc(request, rest, principal)
+        return await self.rest(request, rest, principal)
+
+    async def trpc(self, request: Request, path: str, principal: Principal) -> Response:
+        """tRPC over HTTP: `<procedure>[,<procedure>...]`, batched with batch=1 or a single call."""
+        names = path.split(",")
+        batch = request.query_params.get("batch") in ("1", "true")
         try:
             inputs = await self._trpc_inputs(request, names, batch)
         except ApiError as exc:
-            return self._trpc_response([(exc.http_status, _trpc_error(exc, names[0]))], batch=True)
+            return self._trpc_response([(exc.http_status, trpc_error(exc, names[0]))], batch=batch)
         outcomes: list[tuple[int, dict[str, Any]]] = []
-        principal: Principal | None = None
         for name, data in zip(names, inputs, strict=True):
             try:
-                entry = PROCEDURES.get(name)
-                if entry is None:
-                    raise NotFound(f'no procedure "{name}"')
-                if request.method == "GET" and not entry[0]:
-                    raise MethodNotSupported(f"{name} is a mutation; use POST")
-                if principal is None:
-                    principal = self.auth.verify(request.headers.get("authorization"))
-                result = await self._call(name, entry[1], principal, data)
+                procedure = PROCEDURES.get(name)
+                if procedure is None:
+                    raise NotFound(f'No procedure found on path "{name}"')
+                if request.method == "GET" and not procedure.query:
+                    raise MethodNotSupported(f'Unsupported GET-request to mutation procedure at path "{name}"')
+                if request.method not in ("GET", "POST"):
+                    raise MethodNotSupported(f"Unsupported {request.method}-request to procedure at path \"{name}\"")
+                result = await self._call(name, procedure.handler, principal, data)
                 outcomes.append((200, {"result": {"data": {"json": result}}}))
             except ApiError as exc:
-                outcomes.append((exc.http_status, _trpc_error(exc, name)))
+                outcomes.append((exc.http_status, trpc_error(exc, name)))
         return self._trpc_response(outcomes, batch=batch)
 
     @staticmethod
@@ -134,128 +239,334 @@ class Api:
         return JSONResponse(body, status_code=status)
 
     async def _trpc_inputs(self, request: Request, names: list[str], batch: bool) -> list[Any]:
+        """Each call's `json` input; a missing input is undefined (None), as tRPC's client sends it."""
         if request.method == "GET":
             raw = request.query_params.get("input")
-            if raw is None:
-                raise BadRequest('missing "input" query parameter', fields=["input"])
         else:
-            raw = (await request.body()).decode("utf-8", errors="replace")
+            raw = (await request.body()).decode("utf-8", errors="replace") or None
+        if raw is None:
+            return [None] * len(names)
         try:
             envelope = json.loads(raw)
         except ValueError:
-            raise BadRequest("input is not valid JSON", fields=["input"]) from None
+            raise BadRequest("input is not valid JSON") from None
         if not batch:
             if len(names) != 1:
-                raise BadRequest("several procedures need batch=1", fields=["batch"])
-            return [self._unwrap(envelope, "input")]
+                raise BadRequest("several procedures need batch=1")
+            return [self._unwrap(envelope)]
         if not isinstance(envelope, dict):
-            raise BadRequest('batch input must be an object {"0": {"json": ...}}', fields=["input"])
-        return [self._unwrap(envelope.get(str(i)), str(i)) for i in range(len(names))]
+            raise BadRequest('batch input must be an object {"0": {"json": ...}}')
+        return [self._unwrap(envelope.get(str(i))) for i in range(len(names))]
 
     @staticmethod
-    def _unwrap(item: Any, where: str) -> Any:
+    def _unwrap(item: Any) -> Any:
         if item is None:
-            raise BadRequest(f'batch input has no "{where}" entry', fields=[where])
-        if not isinstance(item, dict) or "json" not in item:
-            raise BadRequest(f'input "{where}" must be {{"json": <input>}}', fields=[f"{where}.json"])
-        return item["json"]
+            return None
+        if not isinstance(item, dict):
+            raise BadRequest('an input must be {"json": <input>} (superjson)')
+        return item.get("json")
 
     # ---------------------------------------------------------------------------------- REST
-    async def _rest(self, request: Request, procedure: str, handler: Callable[[Principal, Any], dict[str, Any]],
-                    with_body: bool = True) -> Response:
+    async def rest(self, request: Request, path: str, principal: Principal) -> Response:
+        """The events service's OpenAPI routes (the `openapi` metas of packages/events/src/router)."""
+        parts = [p for p in path.split("/") if p]
+        method = request.method
+        route: tuple[str, Handler, Any] | None = None
         try:
-            principal = self.auth.verify(request.headers.get("authorization"))
-            data: Any = None
-            if with_body:
-                try:
-                    data = json.loads(await request.body())
-                except ValueError:
-                    raise BadRequest("body is not valid JSON", fields=["body"]) from None
-            result = await self._call(procedure, lambda _svc, who, body: handler(who, body), principal, data)
-            return JSONResponse(result)
+            if parts == ["events"] and method == "POST":
+                route = ("event.create", PROCEDURES["event.create"].handler, await self._rest_body(request))
+            elif parts == ["events", "search"] and method == "POST":
+                route = ("event.search", PROCEDURES["event.search"].handler, await self._rest_body(request))
+            elif len(parts) == 2 and parts[0] == "events" and method == "GET":
+                route = ("event.get", PROCEDURES["event.get"].handler, {"eventId": parts[1]})
+            elif len(parts) == 3 and parts[0] == "events" and parts[2] == "notify" and method == "POST":
+                body = await self._rest_body(request)
+                data = {**body, "eventId": parts[1]} if isinstance(body, dict) else body
+                route = ("event.actions.notify.request", PROCEDURES["event.actions.notify.request"].handler, data)
+            elif parts == ["locations"] and method == "GET":
+                route = ("locations.list", list_locations, self._location_query(request))
+            if route is None:
+                raise NotFound("Not found")
+            return JSONResponse(await self._call(route[0], route[1], principal, route[2]))
         except ApiError as exc:
-            return _rest_error(exc)
+            return rest_error(exc, route[0] if route else None)
 
-    async def rest_create(self, request: Request) -> Response:
-        """POST /api/events/events."""
-        return await self._rest(request, "event.create", self.service.create_event)
-
-    async def rest_get(self, request: Request) -> Response:
-        """GET /api/events/events/{eventId}."""
-        event_id = request.path_params["event_id"]
-        return await self._rest(request, "event.get", lambda who, _b: self.service.get_event(who, event_id),
-                                with_body=False)
-
-    async def rest_notify(self, request: Request) -> Response:
-        """POST /api/events/events/{eventId}/notify."""
-        event_id = request.path_params["event_id"]
-        return await self._rest(request, "event.actions.notify.request",
-                                lambda who, body: self.service.apply_action(who, ActionType.NOTIFY, body, event_id))
-
-    async def rest_search(self, request: Request) -> Response:
-        """POST /api/events/events/search."""
-        return await self._rest(request, "event.search", self.service.search)
-
-    # ---------------------------------------------------------------------------------- auth
-    async def token(self, request: Request) -> Response:
-        """POST /auth/token (client_credentials; query string or form)."""
-        params = dict(request.query_params)
-        if request.method == "POST":
-            content_type = request.headers.get("content-type", "")
-            if "application/x-www-form-urlencoded" in content_type or "multipart/form-data" in content_type:
-                params.update({k: str(v) for k, v in (await request.form()).items()})
-            elif "json" in content_type:
-                try:
-                    body = json.loads(await request.body() or b"{}")
-                except ValueError:
-                    return _rest_error(BadRequest("body is not valid JSON"))
-                if isinstance(body, dict):
-                    params.update({k: str(v) for k, v in body.items()})
-        if params.get("grant_type") != "client_credentials":
-            return _rest_error(BadRequest("grant_type must be client_credentials", fields=["grant_type"]))
+    @staticmethod
+    async def _rest_body(request: Request) -> Any:
+        content_type = request.headers.get("content-type") or "application/json"  # events server.ts defaults it
+        if not content_type.startswith("application/json"):
+            raise UnsupportedMediaType(f'Unsupported content-type "{content_type}')
+        raw = await request.body()
         try:
-            token = self.auth.client_token(params.get("client_id"), params.get("client_secret"))
-        except ApiError as exc:
-            return _rest_error(exc)
-        return JSONResponse({"access_token": token, "token_type": "Bearer", "expires_in": self.settings.token_ttl})
-
-    async def _json_body(self, request: Request) -> dict[str, Any]:
-        try:
-            body = json.loads(await request.body())
+            return json.loads(raw) if raw.strip() else {}
         except ValueError:
             raise BadRequest("body is not valid JSON") from None
+
+    @staticmethod
+    def _location_query(request: Request) -> dict[str, Any]:
+        """GET /locations query parameters, coerced as trpc-to-openapi coerces them."""
+        data: dict[str, Any] = {}
+        for key, value in parse_qsl(request.url.query, keep_blank_values=True):
+            if key == "locationIds":
+                data.setdefault(key, []).append(value)
+            elif key == "isActive":
+                if value not in ("true", "false"):
+                    raise BadRequest("isActive: expected true or false", fields=["isActive"])
+                data[key] = value == "true"
+            elif key in ("locationType", "externalId"):
+                data[key] = value
+        return data
+
+    # ---------------------------------------------------------------------------------- /upload
+    async def upload(self, request: Request) -> Response:
+        """POST /upload: multipart `file` + `transactionId` -> the stored path as text (documents service v2)."""
+        principal = self._gateway_principal(request)
+        if isinstance(principal, Response):
+            return principal
+        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+            return boom_response(415, "Unsupported Media Type", "Unsupported Media Type")
+        try:
+            form = await request.form(max_part_size=MAX_UPLOAD_BYTES)
+        except Exception:  # python-multipart refuses a malformed body in several ways
+            return boom_response(400, "Bad Request", "Invalid multipart payload")
+        file, transaction_id = form.get("file"), form.get("transactionId")
+        if not isinstance(file, UploadFile) or not file.filename or not isinstance(transaction_id, str):
+            return boom_response(400, "Bad Request", "Invalid payload")
+        data, filename = await file.read(), file.filename
+        try:
+            path = await self._call("upload", lambda svc, who, _d: svc.upload(
+                who, transaction_id, filename, file.content_type or "application/octet-stream", data),
+                principal, None)
+        except ApiError as exc:
+            return boom_response(exc.http_status, exc.code.replace("_", " ").title(), exc.message)
+        return PlainTextResponse(str(path))
+
+    # ---------------------------------------------------------------------------------- auth
+    @staticmethod
+    async def _payload(request: Request) -> dict[str, Any]:
+        """A hapi payload: JSON or form-urlencoded; AuthFailure(400) for anything else."""
+        content_type = request.headers.get("content-type", "")
+        if "application/x-www-form-urlencoded" in content_type or "multipart/form-data" in content_type:
+            try:
+                return {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+            except Exception:
+                raise AuthFailure(400, boom(400, "Bad Request", "Invalid request payload input")) from None
+        raw = await request.body()
+        if not raw.strip():
+            return {}
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            raise AuthFailure(400, boom(400, "Bad Request", "Invalid request payload JSON format")) from None
         if not isinstance(body, dict):
-            raise BadRequest("body must be a JSON object")
+            raise AuthFailure(400, boom(400, "Bad Request", "Invalid request payload input"))
         return body
 
-    async def authenticate(self, request: Request) -> Response:
-        """POST /auth/authenticate {username, password} -> {nonce, mobile, status}."""
+    async def token(self, request: Request) -> Response:
+        """POST token: client_credentials from the payload or the query string (auth oauthToken/handler.ts)."""
         try:
-            body = await self._json_body(request)
-            nonce, user = self.auth.authenticate(body.get("username"), body.get("password"))
-        except ApiError as exc:
-            return _rest_error(exc)
-        return JSONResponse({"nonce": nonce, "mobile": user.mobile, "status": "active"})
+            payload = await self._payload(request)
+        except AuthFailure as exc:
+            return _auth_failure(exc)
+        params = {**dict(request.query_params), **{k: v for k, v in payload.items() if v}}
+        if params.get("grant_type") != "client_credentials":
+            return _auth_failure(AuthFailure(400, dict(INVALID_GRANT)))
+        try:
+            token = self.auth.client_token(_str(params.get("client_id")), _str(params.get("client_secret")))
+        except AuthFailure as exc:
+            return _auth_failure(exc)
+        return JSONResponse({"access_token": token, "token_type": "Bearer"}, headers={"Cache-Control": "no-store"})
 
-    async def verify_code(self, request: Request) -> Response:
-        """POST /auth/verifyCode {nonce, code} -> {token}."""
+    async def authenticate(self, request: Request, *, limited: bool = True) -> Response:
+        """POST authenticate {username, password} -> {mobile, status, nonce}; the gateway limits per username."""
         try:
-            body = await self._json_body(request)
+            body = await self._payload(request)
+            if limited:
+                self.auth.rate_limit("/auth/authenticate", body.get("username"), request.headers.get("authorization"))
+            answer = self.auth.authenticate(body.get("username"), body.get("password"))
+        except AuthFailure as exc:
+            return _auth_failure(exc, gateway_own=exc.status == 402)
+        return JSONResponse(answer)
+
+    async def verify_code(self, request: Request, *, limited: bool = True) -> Response:
+        """POST verifyCode {nonce, code} -> {token}; the gateway limits per nonce."""
+        try:
+            body = await self._payload(request)
+            if limited:
+                self.auth.rate_limit("/auth/verifyCode", body.get("nonce"), request.headers.get("authorization"))
             token = self.auth.verify_code(body.get("nonce"), body.get("code"))
-        except ApiError as exc:
-            return _rest_error(exc)
+        except AuthFailure as exc:
+            return _auth_failure(exc, gateway_own=exc.status == 402)
         return JSONResponse({"token": token})
 
-    async def version(self, _request: Request) -> Response:
-        """GET /api/version."""
-        return JSONResponse({"version": self.settings.app_version, "commit": self.settings.app_commit})
+    async def auth_unknown(self, _request: Request) -> Response:
+        """Any other auth path: the auth service's 404."""
+        return boom_response(404, "Not Found", "Not Found")
 
     async def ping(self, _request: Request) -> Response:
-        """GET /ping."""
-        return JSONResponse({"status": "ok"})
+        """GET /ping on the gateway (features/healthCheck/handler.ts)."""
+        return JSONResponse({"success": True})
 
 
-_COUNTED_PREFIXES = ("/events/", "/api/events/", "/auth/")
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+# ---------------------------------------------------------------------------------- ASGI plumbing
+class GatewayHeaders:
+    """ASGI wrapper: X-Version on every gateway response except the gateway's own (Boom) errors."""
+
+    def __init__(self, app: ASGIApp, version: str) -> None:
+        self.app, self.version = app, version.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_version(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k != GATEWAY_OWN_ERROR.encode()]
+                if len(headers) == len(message.get("headers", [])):
+                    headers += [(b"access-control-expose-headers", b"X-Version"), (b"x-version", self.version)]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_version)
+
+
+class StripMarker:
+    """ASGI wrapper for hosts that are not the gateway: drop the internal gateway-error marker."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_clean(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [(k, v) for k, v in message.get("headers", [])
+                                                  if k != GATEWAY_OWN_ERROR.encode()]}
+            await send(message)
+
+        await self.app(scope, receive, send_clean)
+
+
+def _rewrite(scope: Scope, path: str) -> Scope:
+    return {**scope, "path": path, "raw_path": path.encode()}
+
+
+class RegisterHost:
+    """The register host's nginx: /api/auth -> auth service, /api/countryconfig -> config, /api -> gateway."""
+
+    def __init__(self, gateway: ASGIApp, auth_service: ASGIApp, config: ASGIApp, web: ASGIApp) -> None:
+        self.gateway, self.auth_service, self.config, self.web = gateway, auth_service, config, web
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.web(scope, receive, send)
+            return
+        path: str = scope["path"]
+        for prefix, app in (("/api/auth/", self.auth_service), ("/api/countryconfig/", self.config),
+                            ("/api/", self.gateway)):
+            if path.startswith(prefix):
+                await app(_rewrite(scope, "/" + path[len(prefix):]), receive, send)
+                return
+        await self.web(scope, receive, send)
+
+
+class PortDispatch:
+    """The one ASGI app uvicorn serves on three sockets: each listening port is one host."""
+
+    def __init__(self, hosts: dict[int, ASGIApp], default: ASGIApp, lifespan: ASGIApp) -> None:
+        self.hosts, self.default, self.lifespan = hosts, default, lifespan
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.lifespan(scope, receive, send)
+            return
+        server = scope.get("server")
+        port = server[1] if server else None
+        await (self.hosts.get(port, self.default) if isinstance(port, int) else self.default)(scope, receive, send)
+
+
+def spa_index(title: str) -> Callable[[Request], Awaitable[Response]]:
+    """The register host's fallback for any other path: the web app's index page (200, HTML)."""
+    async def index(_request: Request) -> Response:
+        return HTMLResponse(f"<!doctype html><html><head><title>{title}</title></head>"
+                            f'<body><div id="root"></div><a href="/">{title}</a></body></html>')
+    return index
+
+
+@dataclass
+class SandboxApps:
+    """The sandbox's hosts as ASGI apps, sharing one store, one auth and one record service."""
+
+    api: Api
+    gateway: ASGIApp
+    register: ASGIApp
+    config: ASGIApp
+
+    def dispatch(self, *, gateway_port: int, register_port: int, config_port: int) -> ASGIApp:
+        """One ASGI app for uvicorn: the host is chosen by the port a request came in on."""
+        return PortDispatch({gateway_port: self.gateway, register_port: self.register, config_port: self.config},
+                            default=self.gateway, lifespan=self.gateway)
+
+
+def create_apps(settings: Settings) -> SandboxApps:
+    """Build the gateway, register and country-config apps for one settings object."""
+    api = Api(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        api.store.dispose()
+
+    async def not_found(_request: Request) -> Response:
+        return boom_response(404, "Not Found", "Not Found", gateway_own=True)
+
+    gateway_routes = [
+        Route("/ping", api.ping, methods=["GET"]),
+        Route("/upload", api.upload, methods=["POST"]),
+        Route("/auth/token", api.token, methods=["POST"]),
+        Route("/auth/authenticate", api.authenticate, methods=["POST"]),
+        Route("/auth/verifyCode", api.verify_code, methods=["POST"]),
+        Route("/auth/{suffix}", api.auth_unknown, methods=["POST"]),
+        Route("/events/{rest:path}", api.events, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        Route("/{other:path}", not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]),
+    ]
+    gateway_app = Starlette(routes=gateway_routes, lifespan=lifespan)
+    gateway_app.state.api = api
+    gateway = GatewayHeaders(gateway_app, settings.app_version)
+
+    async def authenticate_unlimited(request: Request) -> Response:
+        return await api.authenticate(request, limited=False)
+
+    async def verify_code_unlimited(request: Request) -> Response:
+        return await api.verify_code(request, limited=False)
+
+    auth_service = StripMarker(Starlette(routes=[
+        Route("/token", api.token, methods=["POST"]),
+        Route("/authenticate", authenticate_unlimited, methods=["POST"]),
+        Route("/verifyCode", verify_code_unlimited, methods=["POST"]),
+        Route("/{other:path}", not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]),
+    ]))
+
+    async def config_ping(_request: Request) -> Response:
+        return JSONResponse({"success": True})
+
+    config = StripMarker(Starlette(routes=[
+        Route("/ping", config_ping, methods=["GET"]),
+        Route("/{other:path}", not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]),
+    ]))
+
+    from sandbox.web import create_web_app
+
+    web = create_web_app(gateway, fallback=spa_index("CRVS sandbox"))
+    register = RegisterHost(gateway, auth_service, config, web)
+    return SandboxApps(api=api, gateway=gateway, register=register, config=config)
+
+
+_COUNTED_PREFIXES = ("/events/", "/api/events/", "/auth/", "/api/auth/", "/upload", "/api/upload")
 
 
 class CrashAfter:
@@ -276,35 +587,6 @@ class CrashAfter:
                 sys.stderr.write(f"sandbox: crashing on purpose after {self.count} API requests\n")
                 sys.stderr.flush()
                 asyncio.get_running_loop().call_later(0.05, os._exit, 3)
-
-
-def create_app(settings: Settings) -> Starlette:
-    """Build the sandbox ASGI app for one settings object."""
-    api = Api(settings)
-
-    @asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        yield
-        api.store.dispose()
-
-    routes = [
-        Route("/ping", api.ping, methods=["GET"]),
-        Route("/api/version", api.version, methods=["GET"]),
-        Route("/auth/token", api.token, methods=["POST", "GET"]),
-        Route("/auth/authenticate", api.authenticate, methods=["POST"]),
-        Route("/auth/verifyCode", api.verify_code, methods=["POST"]),
-        Route("/api/events/events/search", api.rest_search, methods=["POST"]),
-        Route("/api/events/events", api.rest_create, methods=["POST"]),
-        Route("/api/events/events/{event_id}/notify", api.rest_notify, methods=["POST"]),
-        Route("/api/events/events/{event_id}", api.rest_get, methods=["GET"]),
-        Route("/events/{procedures}", api.trpc, methods=["GET", "POST"]),
-    ]
-    app = Starlette(routes=routes, lifespan=lifespan)
-    app.state.api = api
-    from sandbox.web import create_web_app
-
-    app.router.routes.append(Mount("/", app=create_web_app(app)))
-    return app
 
 
 def wrap_faults(app: ASGIApp, faults: Faults) -> ASGIApp:

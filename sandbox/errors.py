@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 
 class ApiError(Exception):
@@ -22,6 +24,19 @@ class BadRequest(ApiError):
     """The input is malformed or fails validation."""
 
     code, http_status, rpc_code = "BAD_REQUEST", 400, -32600
+
+
+class ValidationFailed(BadRequest):
+    """Declaration or annotation fields fail the form: the message is a JSON list of {message, id, value}.
+
+    OpenCRVS throws these as BAD_REQUEST with `JSON.stringify(errors)` as the message
+    (opencrvs-core packages/events/src/router/middleware/validate/utils.ts `throwWhenNotEmpty`).
+    """
+
+    def __init__(self, issues: Sequence[Mapping[str, Any]]) -> None:
+        self.issues = [dict(issue) for issue in issues]
+        super().__init__(json.dumps(self.issues, ensure_ascii=False, default=str),
+                         fields=[str(issue.get("id")) for issue in self.issues])
 
 
 class Unauthorized(ApiError):
@@ -52,6 +67,10 @@ class TooManyRequests(ApiError):
     """The auth rate limit was exceeded."""
 
     code, http_status, rpc_code = "TOO_MANY_REQUESTS", 429, -32029
+
+
+class InternalError(ApiError):
+    """An error OpenCRVS answers as INTERNAL_SERVER_ERROR (e.g. an unknown declaration field on DECLARE)."""
 
 
 class InjectedFault(ApiError):

@@ -6,8 +6,9 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+# stuck-requested: confirmable actions stay Requested for ever (a country config that answers 202 and never confirms).
 KNOWN_DEFECTS = ("no-idempotency", "duplicate-registration-number", "search-ignores-new-records",
-                 "skip-permission-check")
+                 "skip-permission-check", "stuck-requested")
 DROP_FIELD_PREFIX = "drop-field:"
 ALL_PROCEDURES = "*"
 

@@ -35,6 +35,7 @@ from sandbox.domain import (
     parse_date,
 )
 from sandbox.errors import BadRequest
+from sandbox.forms import FORMS
 from sandbox.storage import event_flags, events, name_parts, name_variants
 
 MAX_LIMIT = 1000
@@ -46,7 +47,7 @@ REGISTRATION_NUMBER_KEY = "legalStatuses.REGISTERED.registrationNumber"
 
 @dataclass(frozen=True)
 class NameTerm:
-    """A name clause: every token must match a name part of `field_id` (any order)."""
+    """A name clause on one field: a record matches if any token matches a name part of `field_id`."""
 
     field_id: str
     fuzzy: bool
@@ -276,18 +277,21 @@ def _next_day(date: str) -> str:
 
 
 def _name_event_ids(conn: Connection, terms: Sequence[NameTerm], expand: Expander) -> Select[Any] | None:
-    """One INTERSECT of name-index lookups (one per query token), or None if a token matches no name at all.
+    """Events matching every name term, where a term matches on ANY of its tokens (None if some term cannot match).
 
-    Intersecting inside the covering name index first means the event table is read only for real matches.
+    OpenCRVS searches a name with an Elasticsearch `match` on `<field>.__fullname` (default operator OR, fuzziness
+    AUTO for fuzzy): packages/events/src/service/indexing/query.ts `generateQuery`. Each field is its own `must`.
     """
     selects: list[Select[Any]] = []
     for term in terms:
+        matches: list[str] = []
         for token in term.tokens:
-            matches = expand(conn, token) if term.fuzzy else [token]
-            if not matches:
-                return None
-            token_match = name_parts.c.token == matches[0] if len(matches) == 1 else name_parts.c.token.in_(matches)
-            selects.append(select(name_parts.c.event_id).where(name_parts.c.field_id == term.field_id, token_match))
+            matches.extend(expand(conn, token) if term.fuzzy else [token])
+        matches = sorted(set(matches))
+        if not matches:
+            return None
+        token_match = name_parts.c.token == matches[0] if len(matches) == 1 else name_parts.c.token.in_(matches)
+        selects.append(select(name_parts.c.event_id).where(name_parts.c.field_id == term.field_id, token_match))
     return selects[0] if len(selects) == 1 else intersect(*selects)  # type: ignore[return-value]
 
 
@@ -339,6 +343,9 @@ def where_condition(conn: Connection, query: SearchQuery, created_before: str | 
         condition = and_(*parts) if query.combinator == "and" else or_(*parts)
     else:
         condition = true()
+    # CREATED records are drafts: OpenCRVS indexes an event only once it is no longer CREATED
+    # (service/events/events.ts `isEventIndexable`).
+    condition = and_(condition, events.c.status != EventStatus.CREATED.value)
     if created_before is not None:
         condition = and_(condition, events.c.created_at < created_before)
     return condition
@@ -354,24 +361,34 @@ def build_statements(conn: Connection, query: SearchQuery, created_before: str |
         order.append(column.desc() if direction == "desc" else column.asc())
     last = query.sort[-1][1] if query.sort else "desc"
     order.append(events.c.id.desc() if last == "desc" else events.c.id.asc())
-    page = select(events).where(condition).order_by(*order).limit(query.limit).offset(query.offset)
+    # Two phases: choose the page's ids (narrow rows, index-only where possible), then read those rows whole.
+    page_ids = select(events.c.id).where(condition).order_by(*order).limit(query.limit).offset(query.offset)
+    page = select(events).where(events.c.id.in_(page_ids)).order_by(*order)
     count = select(func.count()).select_from(events).where(condition)
     return page, count
 
 
 def index_document(row: Mapping[str, Any]) -> dict[str, Any]:
-    """An event row as the wire's EventIndex."""
-    declared = ({"createdAt": row["declared_at"], "createdAtLocation": row["declared_location"]}
-                if row["declared_at"] else None)
-    registered = ({"createdAt": row["registered_at"], "createdAtLocation": row["registered_location"],
-                   "registrationNumber": row["registration_number"]} if row["registered_at"] else None)
-    return {
+    """An event row as the wire's EventIndex (EventIndex.ts / EventMetadata.ts), secured fields removed.
+
+    Secured fields are searchable but stripped from results (service/indexing/utils.ts `removeSecuredFields`);
+    null-valued keys are dropped as `getCurrentEventState`'s deepDropNulls does.
+    """
+    meta = json.loads(row["meta"]) if row.get("meta") else {}
+    secured = FORMS[row["type"]].secured_ids if row["type"] in FORMS else frozenset()
+    declaration = {k: v for k, v in json.loads(row["declaration"]).items() if k not in secured}
+    document = {
         "id": row["id"], "type": row["type"], "status": row["status"], "trackingId": row["tracking_id"],
-        "createdAt": row["created_at"], "updatedAt": row["updated_at"], "createdBy": row["created_by"],
-        "createdAtLocation": row["created_at_location"], "assignedTo": row["assigned_to"],
-        "flags": json.loads(row["flags"]), "declaration": json.loads(row["declaration"]),
-        "legalStatuses": {"DECLARED": declared, "REGISTERED": registered},
+        "legalStatuses": meta.get("legalStatuses", {}),
+        "createdAt": row["created_at"], "createdBy": row["created_by"],
+        "createdByUserType": meta.get("createdByUserType"), "createdAtLocation": row["created_at_location"],
+        "updatedAt": row["updated_at"], "updatedBy": meta.get("updatedBy"),
+        "updatedAtLocation": meta.get("updatedAtLocation"), "updatedByUserRole": meta.get("updatedByUserRole"),
+        "assignedTo": row["assigned_to"], "dateOfEvent": meta.get("dateOfEvent"),
+        "placeOfEvent": meta.get("placeOfEvent"), "potentialDuplicates": [],
+        "flags": json.loads(row["flags"]), "declaration": declaration,
     }
+    return {k: v for k, v in document.items() if v is not None}
 
 
 def run_search(conn: Connection, query: SearchQuery, created_before: str | None = None,

@@ -14,18 +14,29 @@ from typing import Any
 from sqlalchemy import Connection, Index, func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from sandbox import storage
-from sandbox.auth import DEV_USERS, OFFICE_ID
-from sandbox.domain import EventStatus, EventType, derive_state, format_registration_number, tracking_id_from
+from sandbox import locations, storage
+from sandbox.auth import DEV_USERS
+from sandbox.domain import (
+    VALIDATE_DECLARATION,
+    EventStatus,
+    EventType,
+    derive_state,
+    format_registration_number,
+    tracking_id_from,
+)
 from sandbox.service import index_values, name_index
 
 REFERENCE_NOW = dt.datetime(2025, 6, 30, 12, 0, tzinfo=dt.UTC)  # fixed so dates are deterministic
 HISTORY_DAYS = 3 * 365
 LOCALES = ("en_KE", "sw", "fr_FR", "en_NG", "zu_ZA", "en_US")
+OFFICE_ID = locations.OFFICE_ID
+# Leaf administrative areas and health facilities the synthetic declarations point at.
+VILLAGES = (locations.KLOW, locations.MBONDO, locations.ISAMBA, locations.ILANGA)
+FACILITIES = locations.HEALTH_FACILITY_IDS
 STATUS_WEIGHTS = ((EventStatus.REGISTERED, 70), (EventStatus.DECLARED, 12), (EventStatus.NOTIFIED, 8),
                   (EventStatus.CREATED, 5), (EventStatus.ARCHIVED, 5))
 BIRTH_SHARE = 0.6
-FIELD_AGENT, REG_AGENT, REGISTRAR = DEV_USERS
+CLERK, REG_AGENT, REGISTRAR = DEV_USERS[:3]
 
 
 class SeedError(RuntimeError):
@@ -55,7 +66,10 @@ def name_pool(seed: int, size: int = 400) -> NamePool:
         male.add(fake.first_name_male())
         surnames.add(fake.last_name())
         surnames.add(fake.last_name())
-    clean = lambda names: tuple(sorted(n for n in names if n.replace("-", "").replace("'", "").isalpha()))  # noqa: E731
+    # farajaland's invalidNameValidator accepts English letters, digits, hyphens and apostrophes only.
+    clean = lambda names: tuple(sorted(n for n in names  # noqa: E731
+                                       if n.replace("-", "").replace("'", "").isascii()
+                                       and n.replace("-", "").replace("'", "").isalpha() and len(n) <= 32))
     return NamePool(clean(female), clean(male), clean(surnames))
 
 
@@ -68,37 +82,69 @@ def _person(rng: random.Random, pool: NamePool, gender: str, surname: str | None
     return {"firstname": first, "surname": surname or rng.choice(pool.surnames)}
 
 
+def _address(rng: random.Random) -> dict[str, str]:
+    return {"country": "FAR", "addressType": "DOMESTIC", "administrativeArea": rng.choice(VILLAGES)}
+
+
+def _nid(rng: random.Random) -> str:
+    return f"{rng.randrange(10**9, 10**10)}"
+
+
 def _declaration(rng: random.Random, pool: NamePool, event_type: EventType, created: dt.datetime) -> dict[str, Any]:
+    """A declaration farajaland v2.0.0's form accepts (sandbox/forms.py), as of `created`."""
     if event_type is EventType.BIRTH:
         gender = rng.choice(("female", "male"))
         surname = rng.choice(pool.surnames)
-        dob = (created - dt.timedelta(days=rng.randrange(0, 365))).date()
+        dob = (created - dt.timedelta(days=rng.randrange(1, 360))).date()
         decl: dict[str, Any] = {
             "child.name": _person(rng, pool, gender, surname), "child.gender": gender, "child.dob": dob.isoformat(),
-            "child.placeOfBirth": rng.choice(("HEALTH_FACILITY", "PRIVATE_HOME", "OTHER")),
             "child.weightAtBirth": round(rng.uniform(1.8, 4.8), 1),
+            "informant.relation": "MOTHER", "informant.email": f"informant{rng.randrange(10**6)}@example.org",
             "mother.name": _person(rng, pool, "female", surname if rng.random() < 0.7 else None),
-            "mother.dob": (dob - dt.timedelta(days=rng.randrange(16 * 365, 45 * 365))).isoformat(),
-            "mother.nationality": "FAR", "mother.idType": "NATIONAL_ID",
-            "mother.nid": f"{rng.randrange(10**9, 10**10)}",
-            "informant.relation": rng.choice(("MOTHER", "MOTHER", "FATHER", "GRANDMOTHER")),
+            "mother.dob": (dob - dt.timedelta(days=rng.randrange(19 * 365, 45 * 365))).isoformat(),
+            "mother.nationality": "FAR", "mother.idType": "NATIONAL_ID", "mother.nid": _nid(rng),
+            "mother.address": _address(rng),
         }
+        if rng.random() < 0.7:
+            facility = rng.choice(FACILITIES)
+            decl.update({"child.placeOfBirth": "HEALTH_FACILITY", "child.birthLocation": facility,
+                         "child.birthLocationId": facility})
+        else:
+            home = _address(rng)
+            decl.update({"child.placeOfBirth": "PRIVATE_HOME", "child.birthLocation.privateHome": home,
+                         "child.birthLocationId": home["administrativeArea"]})
         if rng.random() < 0.5:
-            decl["father.name"] = _person(rng, pool, "male", surname)
+            decl.update({"father.name": _person(rng, pool, "male", surname),
+                         "father.dob": (dob - dt.timedelta(days=rng.randrange(19 * 365, 55 * 365))).isoformat(),
+                         "father.nationality": "FAR", "father.idType": "NATIONAL_ID", "father.nid": _nid(rng),
+                         "father.addressSameAs": "YES"})
+        else:
+            decl.update({"father.detailsNotAvailable": True, "father.reason": "Father's details are not known"})
         return decl
     gender = rng.choice(("female", "male"))
-    died = (created - dt.timedelta(days=rng.randrange(0, 60))).date()
+    died = (created - dt.timedelta(days=rng.randrange(0, 40))).date()
     born = died - dt.timedelta(days=rng.randrange(365, 95 * 365))
+    home = _address(rng)
     decl = {
         "deceased.name": _person(rng, pool, gender), "deceased.gender": gender, "deceased.dob": born.isoformat(),
-        "deceased.nationality": "FAR", "deceased.idType": "NATIONAL_ID",
-        "deceased.nid": f"{rng.randrange(10**9, 10**10)}", "eventDetails.date": died.isoformat(),
-        "eventDetails.causeOfDeath": rng.choice(("NATURAL", "ACCIDENT", "UNKNOWN")),
-        "eventDetails.placeOfDeath": rng.choice(("HEALTH_FACILITY", "PRIVATE_HOME", "OTHER")),
-        "informant.relation": rng.choice(("SPOUSE", "SON", "DAUGHTER", "OTHER")),
+        "deceased.nationality": "FAR", "deceased.idType": "NATIONAL_ID", "deceased.nid": _nid(rng),
+        "deceased.address": home, "eventDetails.date": died.isoformat(),
+        "eventDetails.mannerOfDeath": rng.choice(("MANNER_NATURAL", "MANNER_ACCIDENT", "MANNER_UNDETERMINED")),
+        "informant.email": f"informant{rng.randrange(10**6)}@example.org",
+        "spouse.detailsNotAvailable": True, "spouse.reason": "No spouse",
     }
     if rng.random() < 0.5:
-        decl["informant.name"] = _person(rng, pool, rng.choice(("female", "male")))
+        facility = rng.choice(FACILITIES)
+        decl.update({"eventDetails.placeOfDeath": "HEALTH_FACILITY", "eventDetails.deathLocation": facility,
+                     "eventDetails.deathLocationId": facility})
+    else:
+        decl.update({"eventDetails.placeOfDeath": "DECEASED_USUAL_RESIDENCE",
+                     "eventDetails.deathLocationId": home["administrativeArea"]})
+    decl.update({"informant.relation": rng.choice(("SON", "DAUGHTER")),
+                 "informant.name": _person(rng, pool, rng.choice(("female", "male"))),
+                 "informant.dob": (died - dt.timedelta(days=rng.randrange(18 * 365, 40 * 365))).isoformat(),
+                 "informant.nationality": "FAR", "informant.idType": "NATIONAL_ID", "informant.nid": _nid(rng),
+                 "informant.addressSameAs": "YES"})
     return decl
 
 
@@ -120,66 +166,86 @@ def _ordered_uuid(record: int, part: int, rng: random.Random) -> str:
 
 def _record(i: int, seed: int, rng: random.Random, pool: NamePool, batch: _Batch, tracking_ids: set[str],
             next_number: Callable[[], int], status_table: list[EventStatus]) -> None:
+    """One record with the history OpenCRVS would have written for it (Requested + Accepted, UNASSIGNs)."""
     event_type = EventType.BIRTH if rng.random() < BIRTH_SHARE else EventType.DEATH
     status = status_table[rng.randrange(len(status_table))]
     created = REFERENCE_NOW - dt.timedelta(seconds=rng.randrange(HISTORY_DAYS * 86400))
     # Ids grow with the record number so bulk inserts append to the primary-key B-trees instead of splitting them.
     event_id = _ordered_uuid(i, 0, rng)
     while True:
-        tracking = tracking_id_from(event_type, [rng.randrange(32) for _ in range(6)])
+        tracking = tracking_id_from([rng.randrange(36) for _ in range(6)])
         if tracking not in tracking_ids:
             tracking_ids.add(tracking)
             break
     declaration = _declaration(rng, pool, event_type, created)
-    test_data = rng.random() < 0.01
+    # Most registered records follow farajaland's e2e: a registrar creates, declares (keepAssignment) and registers.
+    by_registrar = status is EventStatus.REGISTERED and rng.random() < 0.6
+    creator = REGISTRAR if by_registrar else CLERK
     moment = created
     history: list[dict[str, Any]] = []
+    txn = 0
 
-    def act(kind: str, user: Any, **extra: Any) -> None:
+    def act(kind: str, user: Any, status: str = "Accepted", step: bool = True, **extra: Any) -> dict[str, Any]:
         nonlocal moment
-        moment += dt.timedelta(minutes=rng.randrange(1, 600))
-        history.append({"id": _ordered_uuid(i, len(history), rng), "type": kind,
-                        "status": "Accepted", "createdAt": _iso(moment), "createdBy": user.id,
-                        "createdByRole": user.role, "createdAtLocation": OFFICE_ID,
-                        "transactionId": f"seed-{seed}-{i}-{len(history)}", **extra})
+        moment += dt.timedelta(minutes=rng.randrange(1, 600)) if step else dt.timedelta(milliseconds=40)
+        action = {"id": _ordered_uuid(i, len(history), rng), "type": kind, "status": status,
+                  "createdAt": _iso(moment), "createdBy": user.id, "createdByUserType": "user",
+                  "createdByRole": user.role, "createdAtLocation": OFFICE_ID,
+                  "transactionId": f"seed-{seed}-{i}-{txn}", "declaration": {}, **extra}
+        history.append(action)
+        return action
 
-    annotation = {"test-data": "crvs-release"} if test_data else {}
-    history.append({"id": _ordered_uuid(i, 0, rng), "type": "CREATE",
-                    "status": "Accepted", "createdAt": _iso(created), "createdBy": FIELD_AGENT.id,
-                    "createdByRole": FIELD_AGENT.role, "createdAtLocation": OFFICE_ID,
-                    "transactionId": f"seed-{seed}-{i}-0", "annotation": annotation})
+    def confirmable(kind: str, user: Any, keep: bool = False, accepted: dict[str, Any] | None = None,
+                    **extra: Any) -> None:
+        nonlocal txn
+        txn += 1
+        request = act(kind, user, "Requested", **extra)
+        content = {k: v for k, v in extra.items() if k in ("content", "customActionType")}
+        act(kind, user, "Accepted", step=False, originalActionId=request["id"], **content, **(accepted or {}))
+        if not keep:
+            act("UNASSIGN", user, step=False)
+
+    def assign(user: Any) -> None:
+        nonlocal txn
+        txn += 1
+        act("ASSIGN", user, assignedTo=user.id)
+
+    history.append({"id": _ordered_uuid(i, 0, rng), "type": "CREATE", "status": "Accepted",
+                    "createdAt": _iso(created), "createdBy": creator.id, "createdByUserType": "user",
+                    "createdByRole": creator.role, "createdAtLocation": OFFICE_ID,
+                    "transactionId": f"seed-{seed}-{i}-0", "declaration": {}})
+    act("ASSIGN", creator, step=False, assignedTo=creator.id)
+    annotation = {"review.comment": "Checked against the notification",
+                  "review.signature": {"path": f"/ocrvs/seed-{seed}-{i}.png", "originalFilename": "signature.png",
+                                       "type": "image/png"}}
     if status is EventStatus.NOTIFIED:
-        partial = dict(declaration)
-        if rng.random() < 0.4:
-            partial.pop("informant.relation", None)
-        act("NOTIFY", FIELD_AGENT, declaration=partial)
+        partial = {k: v for k, v in declaration.items() if not k.startswith("mother.") or rng.random() < 0.5}
+        confirmable("NOTIFY", creator, declaration=partial)
     elif status is not EventStatus.CREATED:
-        act("DECLARE", FIELD_AGENT, declaration=declaration, annotation=annotation)
+        confirmable("DECLARE", creator, keep=by_registrar, declaration=declaration, annotation=annotation)
         if status is EventStatus.DECLARED and rng.random() < 0.15:
-            act("REJECT", REG_AGENT, reason={"message": "Mother's name does not match the ID"})
+            assign(REG_AGENT)
+            confirmable("REJECT", REG_AGENT, content={"reason": "Mother's name does not match the ID"})
         elif status is EventStatus.REGISTERED:
-            act("ASSIGN", REGISTRAR, assignedTo=REGISTRAR.id)
+            if not by_registrar:
+                assign(REG_AGENT)
+                confirmable("CUSTOM", REG_AGENT, customActionType=VALIDATE_DECLARATION, annotation={})
+                assign(REGISTRAR)
             number = format_registration_number(next_number())
-            act("REGISTER", REGISTRAR, registrationNumber=number)
+            confirmable("REGISTER", REGISTRAR, accepted={"registrationNumber": number})
             batch.numbers.append({"number": number, "event_id": event_id})
             if rng.random() < 0.4:
-                act("PRINT_CERTIFICATE", REGISTRAR)
+                assign(REGISTRAR)
+                confirmable("PRINT_CERTIFICATE", REGISTRAR, content={"templateId": f"v2.{event_type.value}-certificate"})
         elif status is EventStatus.ARCHIVED:
-            act("ARCHIVE", REG_AGENT)
+            assign(REG_AGENT)
+            confirmable("ARCHIVE", REG_AGENT, content={"reason": "Duplicate of another record"})
     state = derive_state(event_type, history)
     batch.events.append({
         "id": event_id, "type": event_type.value, "tracking_id": tracking, "created_at": _iso(created),
-        "created_by": FIELD_AGENT.id, "created_by_role": FIELD_AGENT.role, "created_at_location": OFFICE_ID,
+        "created_by": creator.id, "created_by_role": creator.role, "created_at_location": OFFICE_ID,
         "create_transaction_id": f"seed-{seed}-{i}-0", "replay": 0, **index_values(event_type, state)})
-    core = {"id", "type", "status", "createdAt", "createdBy", "createdByRole", "createdAtLocation", "transactionId"}
-    for position, action in enumerate(history):
-        payload = {k: v for k, v in action.items() if k not in core}
-        batch.actions.append({
-            "id": action["id"], "event_id": event_id, "position": position, "type": action["type"],
-            "status": "Accepted", "created_at": action["createdAt"], "created_by": action["createdBy"],
-            "created_by_role": action["createdByRole"], "created_at_location": action["createdAtLocation"],
-            "transaction_id": action["transactionId"], "replay": 0,
-            "payload": storage.dumps({"declaration": {}, "annotation": {}, **payload})})
+    batch.actions.extend(storage.action_row(event_id, position, action, 0) for position, action in enumerate(history))
     batch.flags.extend({"event_id": event_id, "flag": f} for f in sorted(state.flags))
     batch.names.extend({"event_id": event_id, "field_id": f, "token": t} for f, t in name_index(state.declaration))
 

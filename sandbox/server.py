@@ -1,4 +1,4 @@
-"""Serve the app with uvicorn on an already-bound socket; SIGTERM/Ctrl-C drain in-flight requests, then exit 0."""
+"""Serve the app with uvicorn on already-bound sockets; SIGTERM/Ctrl-C drain in-flight requests, then exit 0."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ class _GracefulServer(uvicorn.Server):
             self.should_exit = True
 
 
-def serve_forever(app: ASGIApp, sock: socket.socket) -> None:
-    """Run until SIGTERM or SIGINT; in-flight requests (and their transactions) complete first."""
+def serve_forever(app: ASGIApp, sockets: list[socket.socket]) -> None:
+    """Run until SIGTERM or SIGINT on every socket (one per host); in-flight requests complete first."""
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=15,
                             lifespan="on", backlog=2048)
-    _GracefulServer(config).run(sockets=[sock])
+    _GracefulServer(config).run(sockets=sockets)

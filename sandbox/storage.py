@@ -13,6 +13,7 @@ from sqlalchemy import (
     Engine,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -52,6 +53,10 @@ events = Table(
     Column("declared_location", String(64)),
     Column("registered_at", String(32)),
     Column("registered_location", String(64)),
+    # The rest of the EventIndex (legalStatuses, updatedBy..., placeOfEvent) as JSON: read, never filtered on.
+    Column("meta", Text, nullable=False, default="{}"),
+    # createdAt of a Requested action still waiting for its Accepted answer (--async-confirm); NULL otherwise.
+    Column("pending_at", String(32)),
 )
 
 actions = Table(
@@ -73,7 +78,7 @@ actions = Table(
 event_flags = Table(
     "event_flag", metadata,
     Column("event_id", String(36), primary_key=True),
-    Column("flag", String(32), primary_key=True),
+    Column("flag", String(64), primary_key=True),  # farajaland's custom flags run to 40 characters
     sqlite_with_rowid=False,
 )
 
@@ -98,6 +103,19 @@ registration_numbers = Table(
     Column("event_id", String(36), nullable=False),
 )
 
+# Files posted to /upload (the gateway stores them in MinIO; the path is what declarations point at).
+uploads = Table(
+    "upload", metadata,
+    Column("path", String(200), primary_key=True),
+    Column("transaction_id", String(200), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("filename", String(255), nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+)
+
 counters = Table(
     "counter", metadata,
     Column("name", String(32), primary_key=True),
@@ -116,15 +134,22 @@ SECONDARY_INDEXES: tuple[Index, ...] = (
     # (type, date, id) covers the type check and the id join, so DOB searches read only matching event rows.
     Index("ix_event_type_dob", events.c.type, events.c.dob, events.c.id),
     Index("ix_event_type_event_date", events.c.type, events.c.event_date, events.c.id),
-    Index("ux_action_txn", actions.c.event_id, actions.c.type, actions.c.transaction_id, actions.c.replay,
-          unique=True),
+    # A Requested action and its Accepted twin share type and transactionId, so the status is part of the key.
+    Index("ux_action_txn_status", actions.c.event_id, actions.c.type, actions.c.transaction_id, actions.c.status,
+          actions.c.replay, unique=True),
     Index("ix_event_flag_flag", event_flags.c.flag, event_flags.c.event_id),
     Index("ix_name_part_lookup", name_parts.c.field_id, name_parts.c.token, name_parts.c.event_id),
     Index("ix_name_part_event", name_parts.c.event_id),
+    Index("ix_event_pending_at", events.c.pending_at),
+    # id-first covering index: a name search probes candidates by id and sorts them without reading the wide
+    # rows (OpenCRVS's OR-ed name `match` yields thousands of candidates on a large database).
+    Index("ix_event_id_sort", events.c.id, events.c.status, events.c.type, events.c.created_at, events.c.updated_at,
+          events.c.dob),
+    Index("ux_upload_txn", uploads.c.transaction_id, uploads.c.created_by, unique=True),
 )
 
 REGISTRATION_COUNTER = "registration_number"
-OBSOLETE_INDEXES = ("ix_event_dob", "ix_event_event_date")  # replaced by covering indexes
+OBSOLETE_INDEXES = ("ix_event_dob", "ix_event_event_date", "ux_action_txn")  # replaced by covering indexes
 
 
 def _dumps(value: Any) -> str:
@@ -224,17 +249,25 @@ def bulk_engine(url: str) -> Engine:
 # Hot-path statements are prebuilt text: building Core constructs per call cost more CPU than SQLite's own work.
 _EVENT_COLUMNS = [c.name for c in events.columns]
 _ACTION_COLUMNS = [c.name for c in actions.columns]
-_SELECT_ACTIONS = text('SELECT * FROM "action" WHERE event_id = :event_id ORDER BY position')
+_SELECT_ACTIONS = text('SELECT * FROM "action" WHERE event_id = :event_id ORDER BY position, created_at')
 _SELECT_EVENT = text('SELECT * FROM "event" WHERE id = :event_id')
 _SELECT_EVENT_LOCKED = text('SELECT * FROM "event" WHERE id = :event_id FOR UPDATE')
 _FIND_CREATED = text('SELECT id FROM "event" WHERE create_transaction_id = :txn AND created_by = :by AND replay = 0')
-_FIND_ACTION = text('SELECT 1 FROM "action" WHERE event_id = :event_id AND type = :type '
-                    'AND transaction_id = :txn AND replay = 0')
 _TRACKING_TAKEN = text('SELECT 1 FROM "event" WHERE tracking_id = :tracking_id')
 _INSERT_EVENT = text(f'INSERT INTO "event" ({", ".join(_EVENT_COLUMNS)}) '
                      f'VALUES ({", ".join(":" + c for c in _EVENT_COLUMNS)})')
 _INSERT_ACTION = text(f'INSERT INTO "action" ({", ".join(_ACTION_COLUMNS)}) '
                       f'VALUES ({", ".join(":" + c for c in _ACTION_COLUMNS)})')
+# A READ needs only its own row: the position is taken inside the INSERT, so no prior read of the history.
+_INSERT_READ = text('INSERT INTO "action" (id, event_id, position, type, status, created_at, created_by, '
+                    'created_by_role, created_at_location, transaction_id, replay, payload) '
+                    'SELECT :id, :event_id, COALESCE(MAX(position), -1) + 1, :type, :status, :created_at, '
+                    ':created_by, :created_by_role, :created_at_location, :transaction_id, 0, :payload '
+                    'FROM "action" WHERE event_id = :event_id')
+_DUE_PENDING = text('SELECT id FROM "event" WHERE pending_at IS NOT NULL AND pending_at <= :due '
+                    'ORDER BY pending_at LIMIT :limit')
+_FIND_UPLOAD = text("SELECT path FROM upload WHERE transaction_id = :txn AND created_by = :by")
+_UPLOAD_EXISTS = text("SELECT 1 FROM upload WHERE path = :path")
 _DELETE_FLAGS = text("DELETE FROM event_flag WHERE event_id = :event_id")
 _INSERT_FLAG = text("INSERT INTO event_flag (event_id, flag) VALUES (:event_id, :flag)")
 _DELETE_NAMES = text("DELETE FROM name_part WHERE event_id = :event_id")
@@ -252,18 +285,61 @@ def _postgres(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
+# Action keys stored in their own columns; everything else of the ActionDocument lives in the JSON payload.
+ACTION_CORE_KEYS = frozenset({"id", "type", "status", "createdAt", "createdBy", "createdByRole", "createdAtLocation",
+                              "transactionId"})
+
+
 def action_dict(row: Mapping[str, Any]) -> dict[str, Any]:
-    """An action row as the wire's ActionDocument."""
+    """An action row as the wire's ActionDocument (ActionDocument.ts); createdByRole is absent for systems."""
     out: dict[str, Any] = {
         "id": row["id"], "type": row["type"], "status": row["status"], "createdAt": row["created_at"],
-        "createdBy": row["created_by"], "createdByRole": row["created_by_role"],
-        "createdAtLocation": row["created_at_location"], "transactionId": row["transaction_id"],
+        "createdBy": row["created_by"], "createdAtLocation": row["created_at_location"],
+        "transactionId": row["transaction_id"],
     }
+    if row["created_by_role"]:
+        out["createdByRole"] = row["created_by_role"]
     payload = json.loads(row["payload"]) if row["payload"] else {}
     out["declaration"] = payload.pop("declaration", {})
-    out["annotation"] = payload.pop("annotation", {})
     out.update(payload)
     return out
+
+
+def action_row(event_id: str, position: int, action: Mapping[str, Any], replay: int) -> dict[str, Any]:
+    """An ActionDocument as an action table row."""
+    payload = {k: v for k, v in action.items() if k not in ACTION_CORE_KEYS}
+    return {"id": action["id"], "event_id": event_id, "position": position, "type": action["type"],
+            "status": action["status"], "created_at": action["createdAt"], "created_by": action["createdBy"],
+            "created_by_role": action.get("createdByRole"), "created_at_location": action.get("createdAtLocation"),
+            "transaction_id": action["transactionId"], "replay": replay, "payload": _dumps(payload)}
+
+
+def insert_read(conn: Connection, event_id: str, action: Mapping[str, Any]) -> None:
+    """Append a READ action with one statement (event.get writes one every time)."""
+    row = action_row(event_id, 0, action, 0)
+    conn.execute(_INSERT_READ, {k: row[k] for k in ("id", "event_id", "type", "status", "created_at", "created_by",
+                                                    "created_by_role", "created_at_location", "transaction_id",
+                                                    "payload")})
+
+
+def due_pending_events(conn: Connection, due: str, limit: int = 200) -> list[str]:
+    """Events whose Requested action has waited since `due` or earlier (oldest first)."""
+    return list(conn.execute(_DUE_PENDING, {"due": due, "limit": limit}).scalars())
+
+
+def find_upload(conn: Connection, transaction_id: str, created_by: str) -> str | None:
+    """The path an earlier upload with this transactionId by this principal stored, if any."""
+    return conn.execute(_FIND_UPLOAD, {"txn": transaction_id, "by": created_by}).scalar()
+
+
+def upload_exists(conn: Connection, path: str) -> bool:
+    """Whether a file was uploaded under this path."""
+    return conn.execute(_UPLOAD_EXISTS, {"path": path}).first() is not None
+
+
+def insert_upload(conn: Connection, row: Mapping[str, Any]) -> None:
+    """Store one uploaded file."""
+    conn.execute(insert(uploads).values(**row))
 
 
 def load_actions(conn: Connection, event_id: str) -> list[dict[str, Any]]:
@@ -281,12 +357,6 @@ def load_event_row(conn: Connection, event_id: str, *, for_update: bool = False)
 def find_created_event(conn: Connection, transaction_id: str, created_by: str) -> str | None:
     """The event an earlier create with this transactionId and creator made, if any."""
     return conn.execute(_FIND_CREATED, {"txn": transaction_id, "by": created_by}).scalar()
-
-
-def find_action(conn: Connection, event_id: str, action_type: str, transaction_id: str) -> bool:
-    """Whether this event already has this action type with this transactionId."""
-    found = conn.execute(_FIND_ACTION, {"event_id": event_id, "type": action_type, "txn": transaction_id}).first()
-    return found is not None
 
 
 def tracking_id_taken(conn: Connection, tracking_id: str) -> bool:

@@ -35,8 +35,8 @@ def release_toml(port: int) -> str:
 production_branch = "production"
 
 [targets.staging]
-url = "http://127.0.0.1:{port}"
-client_id = "release-gate"
+gateway = "http://127.0.0.1:{port}"
+client_id = "4b3e5c7a-8d2f-4a1b-9c6e-0f5d7a2b8c91"
 client_secret_env = "{SECRET_ENV}"
 
 [gates.regression]

@@ -45,7 +45,7 @@ def _run_options(f: Any) -> Any:
     return f
 
 
-def _options(target: str, out: Path, kw: dict[str, Any]) -> Any:
+def _options(target_file: Path, out: Path, kw: dict[str, Any], env: dict[str, str] | None = None) -> Any:
     from load import personas
     from load.errors import LoadInputError
     from load.runner import DEFAULT_MAX_REQUESTS, RunOptions, parse_duration, parse_wait
@@ -54,11 +54,11 @@ def _options(target: str, out: Path, kw: dict[str, Any]) -> Any:
     try:
         slo = load_slo_file(kw["slo_file"]) if kw["slo_file"] else None
         weights = personas.parse_weights(kw["weights"])
-        return RunOptions(target=target, out=out, users=kw["users"], spawn_rate=kw["spawn_rate"],
+        return RunOptions(target_file=target_file, out=out, users=kw["users"], spawn_rate=kw["spawn_rate"],
                           duration_s=parse_duration(kw["duration"]), workers=kw["workers"], shape=kw["shape"],
                           seed=kw["seed"], max_requests=kw["max_requests"] or DEFAULT_MAX_REQUESTS,
                           weights=weights, wait=parse_wait(kw["wait"]), slo=slo,
-                          allow_non_loopback=kw["allow_non_loopback"])
+                          allow_non_loopback=kw["allow_non_loopback"], env=dict(env or {}))
     except (SloError, LoadInputError) as exc:
         raise InputError(str(exc)) from exc
     except ValueError as exc:
@@ -106,7 +106,7 @@ def _console(err: bool = False) -> Any:
 def _print_run(doc: dict[str, Any], label: str = "") -> None:
     from rich.table import Table
 
-    table = Table(title=f"{label} {doc['target']['url']} ({doc['target'].get('version') or '?'})".strip())
+    table = Table(title=f"{label} {doc['target']['url']} (X-Version {doc['target'].get('version') or '?'})".strip())
     for col in ("procedure", "count", "fail", "p50", "p95", "p99", "max", "rps"):
         table.add_column(col, justify="left" if col == "procedure" else "right")
     for name, s in doc["procedures"].items():
@@ -144,31 +144,54 @@ def command() -> None:
     """Run, compare and A/B the load gate."""
 
 
+_TARGET_FILE_HELP = "Deployment profile JSON of the target (docs/wire-contract.md section 2); default $CRVS_TARGET_FILE."
+
+
+def _target_file(given: Path | None) -> Path | None:
+    import os
+
+    from crvs_client import TARGET_FILE_ENV
+
+    if given is not None:
+        return given
+    env = os.environ.get(TARGET_FILE_ENV)
+    return Path(env) if env else None
+
+
+def _sandbox_profile(stack: Any, out: Path) -> tuple[Path, dict[str, str]]:
+    """Start a throwaway sandbox and write its profile to OUT/target.json; returns it and its secrets."""
+    from crvs_client.deployment import write_profile
+    from sandbox.process import SandboxProcess
+
+    sandbox = stack.enter_context(SandboxProcess())
+    return write_profile(sandbox.profile(), out / "target.json"), sandbox.profile_env()
+
+
 @command.command("run")
-@click.option("--target", help="Base URL of the CRVS target.")
+@click.option("--target-file", type=click.Path(dir_okay=False, path_type=Path), help=_TARGET_FILE_HELP)
 @click.option("--sandbox", is_flag=True, help="Load a throwaway reference sandbox started for this run.")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Directory for the results.")
 @_run_options
 @_json_flag
 @click.pass_context
-def run_cmd(ctx: click.Context, target: str | None, sandbox: bool, out: Path, fmt: str, as_json: bool,
+def run_cmd(ctx: click.Context, target_file: Path | None, sandbox: bool, out: Path, fmt: str, as_json: bool,
             **kw: Any) -> None:
-    """Run the scenarios against TARGET and check the SLOs (exit 0 passed, 1 failed, 2 error)."""
+    """Run the scenarios against the deployment and check the SLOs (exit 0 passed, 1 failed, 2 error)."""
     from contextlib import ExitStack
 
     from load.errors import LoadInputError
     from load.runner import run_load
 
-    if bool(target) == sandbox:
-        raise UsageError("give exactly one of --target URL or --sandbox")
+    target_file = None if sandbox and target_file is None else _target_file(target_file)
+    if bool(target_file) == sandbox:
+        raise UsageError("give exactly one of --target-file PATH (or $CRVS_TARGET_FILE) or --sandbox")
     progress = _Progress()
     with ExitStack() as stack:
+        env: dict[str, str] = {}
         if sandbox:
-            from sandbox.process import SandboxProcess
-
-            target = stack.enter_context(SandboxProcess()).url
-        assert target is not None
-        opts = _options(target, out, kw)
+            target_file, env = _sandbox_profile(stack, out)
+        assert target_file is not None
+        opts = _options(target_file, out, kw, env)
         try:
             doc = run_load(opts, progress)
         except LoadInputError as exc:
@@ -229,22 +252,24 @@ def compare_cmd(ctx: click.Context, baseline_dir: Path, candidate_dir: Path, max
 
 
 @command.command("ab")
-@click.option("--baseline", required=True, help="Base URL of the baseline target.")
-@click.option("--candidate", required=True, help="Base URL of the candidate target.")
+@click.option("--baseline-file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Deployment profile JSON of the baseline (e.g. production).")
+@click.option("--candidate-file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Deployment profile JSON of the candidate (e.g. staging).")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Directory for both runs.")
 @_run_options
 @_comparison_options
 @_json_flag
 @click.pass_context
-def ab_cmd(ctx: click.Context, baseline: str, candidate: str, out: Path, max_slowdown: float, confidence: float,
-           min_samples: int, fmt: str, as_json: bool, **kw: Any) -> None:
+def ab_cmd(ctx: click.Context, baseline_file: Path, candidate_file: Path, out: Path, max_slowdown: float,
+           confidence: float, min_samples: int, fmt: str, as_json: bool, **kw: Any) -> None:
     """Load both targets in the same window with the same scenario, then compare (exit codes as compare)."""
     from load.errors import LoadInputError
     from load.results import compare_runs
     from load.runner import run_ab
 
-    base_opts = _options(baseline, out / "baseline", kw)
-    cand_opts = _options(candidate, out / "candidate", kw)
+    base_opts = _options(baseline_file, out / "baseline", kw)
+    cand_opts = _options(candidate_file, out / "candidate", kw)
     policy = _policy(max_slowdown, confidence, min_samples)
     progress = _Progress()
     try:

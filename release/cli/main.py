@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "serve": "release.cli.serve:command",
     "users": "release.cli.users:command",
     "evidence": "release.cli.evidence:command",
+    "target": "release.cli.target:command",
 }
 
 
@@ -53,6 +54,7 @@ SUMMARIES: dict[str, str] = {
     "serve": "Serve the change-board web UI.",
     "sign-off": "Sign off a gate in your role.",
     "status": "Show every gate of a release and why it is blocked.",
+    "target": "Check that a deployment is ready for the gates.",
     "users": "Manage change-board web accounts.",
     "version": "Preview the next version and candidate tag.",
     "waive": "Waive a gate with a reason and an expiry.",

@@ -15,7 +15,8 @@ def command() -> None:
 
 
 @command.command("run")
-@click.option("--target", metavar="URL", help="Base URL of the CRVS target (default: $CRVS_URL).")
+@click.option("--target-file", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
+              help="Deployment profile JSON of the target (default: $CRVS_TARGET_FILE).")
 @click.option("--sandbox", is_flag=True, help="Test a throwaway reference sandbox started for this run.")
 @click.option("-m", "markexpr", metavar="MARKEXPR", help="Only tests matching this marker expression (e.g. smoke).")
 @click.option("-k", "keyword", metavar="EXPR", help="Only tests whose names match this expression.")
@@ -32,7 +33,7 @@ def command() -> None:
 @click.option("--path", "paths", multiple=True, metavar="PATH", help="Run these pytest paths instead of the suite.")
 @click.option("--pytest-arg", "pytest_args", multiple=True, metavar="ARG", help="Pass ARG through to pytest.")
 @click.option("--stream", is_flag=True, help="Show pytest's output as it runs (on stderr).")
-def run(target: str | None, sandbox: bool, markexpr: str | None, keyword: str | None, junit: Path | None,
+def run(target_file: Path | None, sandbox: bool, markexpr: str | None, keyword: str | None, junit: Path | None,
         json_path: str | None, fmt: str, artifacts: Path | None, workers: str | None, reruns: int, cleanup: bool,
         paths: tuple[str, ...], pytest_args: tuple[str, ...], stream: bool) -> None:
     """Run the suite; exit 0 all passed, 1 failures, 2 target unreachable or nothing ran."""
@@ -41,7 +42,7 @@ def run(target: str | None, sandbox: bool, markexpr: str | None, keyword: str | 
 
     to_stdout = json_path == "-" or fmt == "json"
     summary_file = Path(json_path) if json_path and json_path != "-" else None
-    options = SuiteOptions(target=target, sandbox=sandbox, markexpr=markexpr, keyword=keyword, junit=junit,
+    options = SuiteOptions(target_file=target_file, sandbox=sandbox, markexpr=markexpr, keyword=keyword, junit=junit,
                            summary=summary_file, artifacts=artifacts, workers=workers, reruns=reruns,
                            cleanup=cleanup, paths=paths, pytest_args=pytest_args)
     log_path = artifacts / "pytest-output.txt" if artifacts else None

@@ -25,7 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from release.workflow.sandbox_deploy import deploy_script_text, stop_all, write_environment
+from release.workflow.sandbox_deploy import (
+    SANDBOX_DEV_SECRETS,
+    SandboxPorts,
+    deploy_script_text,
+    sandbox_target_toml,
+    stop_all,
+    write_environment,
+)
 
 PREPARER = "release-manager@example.org"
 DEVELOPER = "dev@example.org"
@@ -40,24 +47,20 @@ def _silent(_: str) -> None:
     return None
 
 
-def demo_config(production_port: int, staging_port: int, *, load_duration_s: int = 20, users: int = 10) -> str:
-    """The demo repository's release.toml."""
+def demo_config(production: SandboxPorts, staging: SandboxPorts, *, load_duration_s: int = 20,
+                users: int = 10) -> str:
+    """The demo repository's release.toml: two farajaland-shaped sandbox deployments and five gates."""
+    targets = "\n".join(sandbox_target_toml(name, ports, deploy=f"scripts/deploy {name} {{version}} {{commit}}")
+                        for name, ports in (("production", production), ("staging", staging)))
     return f'''# crvs-release demo configuration
 [release]
 production_branch = "production"
 branch = "release/v{{version}}"
 tag = "v{{version}}"
 
-[targets.production]
-url = "http://127.0.0.1:{production_port}"
-deploy = "scripts/deploy production {{version}} {{commit}}"
-version_timeout_s = 60
-
-[targets.staging]
-url = "http://127.0.0.1:{staging_port}"
-deploy = "scripts/deploy staging {{version}} {{commit}}"
-version_timeout_s = 60
-
+# Each target is a deployment: gateway, register and country-config hosts, a system client (a UUID) and users
+# by farajaland role. Secrets are named by env var: the demo sets the sandbox's dev values.
+{targets}
 [gates.regression]
 kind = "pytest"
 markers = "smoke and not browser"
@@ -68,10 +71,12 @@ users = {users}
 spawn_rate = {users}
 duration = "{load_duration_s}s"
 # Generous SLOs catch gross failures; the A/B comparison with production catches the slowdown. A 20-second
-# run on a shared laptop gives wide confidence intervals, so the budget is a coarse 50 %; a real staging run
-# uses a longer duration and max_slowdown = 0.10. +150 ms on search is several times slower either way.
+# run on a shared laptop gives wide confidence intervals (the write path stores Requested and Accepted
+# actions and event.get writes a READ action, so medians of 10-20 ms swing by half), so the budget is a coarse
+# 100 %; a real staging run uses a longer duration and max_slowdown = 0.10. +150 ms on a ~15 ms search is
+# about ten times slower either way.
 slo = {{ "event.search" = {{ p95_ms = 5000 }}, "event.create" = {{ p95_ms = 5000 }}, errors = 0.02 }}
-baseline = {{ against = "production", mode = "ab", max_slowdown = 0.50, confidence = 0.95, min_samples = 20 }}
+baseline = {{ against = "production", mode = "ab", max_slowdown = 1.0, confidence = 0.95, min_samples = 20 }}
 
 [gates.qa]
 kind = "signoff"
@@ -114,12 +119,16 @@ class DemoResult:
                 "reports": self.reports, "duration_s": round(self.duration_s, 1), "message": self.message}
 
 
-def _free_port() -> int:
+def _free_ports(n: int) -> list[int]:
+    """n distinct free loopback ports (all held open while choosing, so none repeats)."""
+    import contextlib
     import socket
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(n)]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
 
 
 class _Repo:
@@ -147,7 +156,7 @@ class _Repo:
         return self.git("rev-parse", "HEAD")
 
 
-def build_demo_repo(path: Path, run_dir: Path, production_port: int, staging_port: int,
+def build_demo_repo(path: Path, run_dir: Path, production: SandboxPorts, staging: SandboxPorts,
                     *, load_duration_s: int = 20) -> _Repo:
     """A CRVS repository: v1.0.0 in production, then a search feature and a registration fix on main."""
     path.mkdir(parents=True)
@@ -156,7 +165,7 @@ def build_demo_repo(path: Path, run_dir: Path, production_port: int, staging_por
     repo.git("config", "user.name", "Release Manager")
     repo.git("config", "user.email", PREPARER)
     repo.commit("feat: birth and death registration core", {
-        "release.toml": demo_config(production_port, staging_port, load_duration_s=load_duration_s),
+        "release.toml": demo_config(production, staging, load_duration_s=load_duration_s),
         "scripts/deploy": deploy_script_text(run_dir),
         "README.md": "# Demo CRVS core\n\nA throwaway repository made by `release demo`.\n",
         "app/registration.py": "STATUSES = ('CREATED', 'DECLARED', 'REGISTERED')\n"})
@@ -195,11 +204,13 @@ def run_demo(workdir: Path | None = None, *, keep: bool = False, load_duration_s
         result.steps.append({"step": name, **detail})
 
     try:
-        prod_port, staging_port = _free_port(), _free_port()
-        write_environment(run_dir, "production", prod_port)
-        write_environment(run_dir, "staging", staging_port)
+        ports = _free_ports(6)
+        prod, staging = SandboxPorts(*ports[:3]), SandboxPorts(*ports[3:])
+        prod_port = prod.gateway
+        write_environment(run_dir, "production", prod.gateway, prod.register, prod.config)
+        write_environment(run_dir, "staging", staging.gateway, staging.register, staging.config)
         progress(f"building a throwaway CRVS repository in {repo_path}")
-        repo = build_demo_repo(repo_path, run_dir, prod_port, staging_port, load_duration_s=load_duration_s)
+        repo = build_demo_repo(repo_path, run_dir, prod, staging, load_duration_s=load_duration_s)
         v100 = repo.git("rev-parse", "v1.0.0^{commit}")
         progress(f"deploying v1.0.0 to production (port {prod_port})")
         deployed = run_command(("scripts/deploy", "production", "1.0.0", v100), repo_path)
@@ -207,8 +218,10 @@ def run_demo(workdir: Path | None = None, *, keep: bool = False, load_duration_s
             raise RuntimeError(f"could not start the production sandbox: {deployed.describe()}")
         step("production v1.0.0 deployed", url=f"http://127.0.0.1:{prod_port}")
 
+        environ = {**os.environ, **SANDBOX_DEV_SECRETS}
+
         def ctx(actor: str):  # a fresh context per action, like one CLI invocation each
-            return open_context(repo_path, actor=actor)
+            return open_context(repo_path, actor=actor, environ=environ)
 
         # ---- first candidate: passes and is promoted
         progress("release prepare: cutting 1.1.0-rc.1, deploying it to staging, running regression and load")

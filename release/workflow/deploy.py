@@ -23,6 +23,13 @@ class DeployResult:
     argv: tuple[str, ...]
     exit_code: int | None
     output_tail: str
+    #: The lines of the whole output that record deployed images (``RELEASE_IMAGE_<NAME>=<tag>``).
+    image_lines: tuple[str, ...] = ()
+
+    @property
+    def output(self) -> str:
+        """The image lines and the output tail, for parsers of the deploy record."""
+        return "\n".join((*self.image_lines, self.output_tail))
 
     @property
     def ok(self) -> bool:
@@ -69,5 +76,8 @@ def run_command(argv: tuple[str, ...], cwd: Path, *, timeout_s: float = DEFAULT_
         except OSError as exc:
             return DeployResult(argv, None, f"could not start: {exc.strerror or exc}")
         out.seek(0)
-        tail = out.read()[-2000:].decode("utf-8", "replace")
-    return DeployResult(argv, proc.returncode, tail)
+        whole = out.read()
+        tail = whole[-2000:].decode("utf-8", "replace")
+        images = tuple(line.strip() for line in whole.decode("utf-8", "replace").splitlines()
+                       if line.strip().startswith("RELEASE_IMAGE_"))[:50]
+    return DeployResult(argv, proc.returncode, tail, images)

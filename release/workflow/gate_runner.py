@@ -2,9 +2,12 @@
 
 Each run is recorded RUNNING first, then finished with a state, a summary (``reason`` is the one line shown in
 the checklist), the artifacts (copied into the evidence store with their sha256) and the evidence binding:
-candidate sha, gate config hash, target URL and the version the target reported, and the tool version.
-Regression and load run as subprocesses (``release regression run``, ``release load run|ab|compare``); only
-their result files are read.
+candidate sha, gate config hash, the target's gateway URL and the version it reported (``X-Version`` by
+default), and the tool version. Regression and load run as subprocesses (``release regression run``,
+``release load run|ab|compare``) that get the target's deployment profile (docs/wire-contract.md section 2) as
+a JSON file in the run's folder, by ``--target-file`` and ``CRVS_TARGET_FILE``; only their result files are
+read. Before anything runs, every secret env var the targets name must be set (a ConfigError, exit 2, and no
+run is recorded).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from release.ledger import CandidateRecord, ReleaseState
 from release.workflow.context import Context
 from release.workflow.deploy import command_argv, run_command
 from release.workflow.status import tool_version
-from release.workflow.target import TargetIdentity, probe
+from release.workflow.target import TargetIdentity, probe_identity
 
 DEFAULT_TIMEOUT_S = 1800.0
 MAX_ARTIFACT_FILES = 60
@@ -108,28 +111,34 @@ def run_gate(ctx: Context, gate_name: str, candidate: CandidateRecord, *, forced
         raise UsageError(f"gate {gate.name} is a {gate.kind} gate, decided by people, not run "
                          f"(use release sign-off, approve or accept)")
     target = ctx.config.targets[gate.target]
+    require_gate_secrets(ctx, [gate])
     actor = ctx.actor or "release"
-    seen = None if forced_error else probe(target.url)
-    binding = EvidenceBinding(commit_sha=candidate.sha, config_hash=gate.config_hash(), target_url=target.url,
+    probed = None if forced_error else probe_identity(target, environ=ctx.environ)
+    seen = probed.identity if probed else None
+    if seen is not None:
+        seen = seen.with_images(deployed_images(ctx, candidate, target.name))
+    binding = EvidenceBinding(commit_sha=candidate.sha, config_hash=gate.config_hash(), target_url=target.gateway,
                               target_version=seen.version if seen else "unknown", tool_version=tool_version())
     run = ctx.ledger.start_gate_run(candidate, gate.name, binding, actor=actor, now=ctx.now())
     workdir = ctx.work_dir / f"{candidate.version}-rc.{candidate.rc}" / f"{gate.name}-run-{run.id}"
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
-    progress(f"gate {gate.name} ({gate.kind}) on {candidate.tag} against {target.url}")
+    write_profile(target, workdir / "target.json")
+    progress(f"gate {gate.name} ({gate.kind}) on {candidate.tag} against {target.name} ({target.gateway})")
     result: KindResult
     interrupted: BaseException | None = None
     try:
         if forced_error:
             result = KindResult(GateState.ERROR, forced_error)
         elif seen is None:
-            result = KindResult(GateState.ERROR, f"target {target.name} at {target.url} did not answer /api/version")
+            problem = probed.problem if probed else "not probed"
+            result = KindResult(GateState.ERROR, f"target {target.name} did not say which build it runs: {problem}")
         elif not seen.runs(candidate_version(candidate), candidate.sha):
-            result = KindResult(GateState.ERROR, f"target {target.name} reports {seen.version} "
-                                                 f"({seen.commit[:12] or 'no commit'}), not candidate {candidate.tag}")
+            result = KindResult(GateState.ERROR, f"target {target.name} reports {seen.version} ({seen.how}), "
+                                                 f"not candidate {candidate.tag} ({candidate_version(candidate)})")
         else:
             result = KINDS[GateKind(gate.kind)](ctx, gate, target, candidate, workdir)
-            after = probe(target.url)
+            after = probe_identity(target, environ=ctx.environ).identity
             if result.state is GateState.PASSED and (after is None or after != seen):
                 result = KindResult(GateState.ERROR, f"target {target.name} changed or vanished during the run "
                                                      f"(now {after.version if after else 'unreachable'})",
@@ -140,7 +149,8 @@ def run_gate(ctx: Context, gate_name: str, candidate: CandidateRecord, *, forced
         result, interrupted = KindResult(GateState.ERROR, "interrupted"), exc
     artifacts: list[ArtifactRef] = []
     state, reason = result.state, result.reason
-    for path, kind in list(result.files)[:MAX_ARTIFACT_FILES]:
+    files = [(workdir / "target.json", "profile"), *result.files]
+    for path, kind in files[:MAX_ARTIFACT_FILES]:
         try:
             artifacts.append(ctx.ledger.store_artifact(run.id, path, kind))
         except Exception as exc:  # evidence that cannot be kept proves nothing
@@ -159,6 +169,7 @@ def run_automated_gates(ctx: Context, candidate: CandidateRecord, *, forced_erro
                         progress: Progress = _silent) -> list[GateOutcome]:
     """Run every automated gate in config order; forced_errors maps a target name to an ERROR reason."""
     forced = dict(forced_errors or {})
+    require_gate_secrets(ctx, [g for g in ctx.config.gates.values() if g.automated])
     outcomes = []
     for gate in ctx.config.gates.values():
         if gate.automated:
@@ -170,9 +181,49 @@ def run_automated_gates(ctx: Context, candidate: CandidateRecord, *, forced_erro
 # ------------------------------------------------------------------------------------------------ kinds
 
 
+def gate_targets(ctx: Context, gates: Sequence[GateConfig]) -> list[Target]:
+    """The targets these gates run against, A/B baselines included, in order and without repeats."""
+    names: list[str] = []
+    for gate in gates:
+        if not gate.automated:
+            continue
+        baseline = gate.options.get("baseline") or {}
+        wanted = [gate.target]
+        if gate.kind == "locust" and baseline.get("mode") == "ab":
+            wanted.append(str(baseline.get("against")))
+        names += [n for n in wanted if n not in names and n in ctx.config.targets]
+    return [ctx.config.targets[n] for n in names]
+
+
+def require_gate_secrets(ctx: Context, gates: Sequence[GateConfig]) -> None:
+    """ConfigError (exit 2) naming the file and key of a secret env var these gates' targets need and lack."""
+    for target in gate_targets(ctx, gates):
+        target.require_secrets(ctx.environ)
+
+
+def write_profile(target: Target, path: Path) -> Path:
+    """Write the target's deployment profile (env var names, no secrets) as JSON."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(target.profile(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
+def deploy_record_path(ctx: Context, candidate: CandidateRecord, target_name: str) -> Path:
+    """Where prepare keeps what the deploy step of this candidate to this target recorded."""
+    return ctx.work_dir / candidate_version(candidate) / f"deploy-{target_name}.json"
+
+
+def deployed_images(ctx: Context, candidate: CandidateRecord, target_name: str) -> dict[str, str]:
+    """The image tags the deploy hook reported for this candidate on this target (empty when none)."""
+    data = _read_json(deploy_record_path(ctx, candidate, target_name))
+    images = data.get("images") if data else None
+    return {str(k): str(v) for k, v in images.items()} if isinstance(images, dict) else {}
+
+
 def _placeholders(candidate: CandidateRecord, target: Target, workdir: Path) -> dict[str, str]:
     return {"version": candidate_version(candidate), "commit": candidate.sha, "tag": candidate.tag,
-            "target_url": target.url, "out": str(workdir)}
+            "target_url": target.gateway, "gateway": target.gateway, "register": target.register or "",
+            "target_file": str(workdir / "target.json"), "out": str(workdir)}
 
 
 def _fill(text: str, values: Mapping[str, str]) -> str:
@@ -183,8 +234,16 @@ def _fill(text: str, values: Mapping[str, str]) -> str:
 
 def _gate_env(ctx: Context, candidate: CandidateRecord, target: Target) -> dict[str, str]:
     env = dict(ctx.environ)
-    env.update(RELEASE_TARGET_URL=target.url, RELEASE_CANDIDATE_TAG=candidate.tag,
+    env.update(RELEASE_TARGET_URL=target.gateway, RELEASE_TARGET_GATEWAY=target.gateway,
+               RELEASE_TARGET_REGISTER=target.register or "", RELEASE_TARGET_CONFIG=target.config or "",
+               RELEASE_TARGET_NAME=target.name, RELEASE_CANDIDATE_TAG=candidate.tag,
                RELEASE_CANDIDATE_SHA=candidate.sha, RELEASE_CANDIDATE_VERSION=candidate_version(candidate))
+    return env
+
+
+def _gate_env_with_profile(ctx: Context, candidate: CandidateRecord, target: Target, workdir: Path) -> dict[str, str]:
+    env = _gate_env(ctx, candidate, target)
+    env["CRVS_TARGET_FILE"] = str(workdir / "target.json")
     return env
 
 
@@ -268,7 +327,7 @@ def _command(ctx: Context, gate: GateConfig, target: Target, candidate: Candidat
     junit = junit if junit.is_absolute() else ctx.root / junit
     junit.unlink(missing_ok=True)  # a stale file from an earlier run must never count
     timeout = float(gate.options.get("timeout", DEFAULT_TIMEOUT_S))
-    result = run_command(argv, ctx.root, timeout_s=timeout, env=_gate_env(ctx, candidate, target))
+    result = run_command(argv, ctx.root, timeout_s=timeout, env=_gate_env_with_profile(ctx, candidate, target, workdir))
     log = workdir / "command-output.txt"
     log.write_text(result.output_tail, encoding="utf-8")
     files: list[tuple[Path, str]] = [(log, "log")]
@@ -308,8 +367,8 @@ def _regression(ctx: Context, gate: GateConfig, target: Target, candidate: Candi
     if browser:
         markers = f"browser and ({markers})" if markers else "browser"
     junit, summary_path, arts = workdir / "junit.xml", workdir / "regression-summary.json", workdir / "artifacts"
-    argv = _cli("regression", "run", "--target", target.url, "--junit", str(junit), "--json", str(summary_path),
-                "--artifacts", str(arts))
+    argv = _cli("regression", "run", "--target-file", str(workdir / "target.json"), "--junit", str(junit),
+                "--json", str(summary_path), "--artifacts", str(arts))
     if markers:
         argv += ["-m", str(markers)]
     for path in gate.options.get("paths", ()):
@@ -317,7 +376,7 @@ def _regression(ctx: Context, gate: GateConfig, target: Target, candidate: Candi
     for arg in gate.options.get("args", ()):
         argv += ["--pytest-arg", arg]
     log = workdir / "regression-output.txt"
-    code = _run_tool(argv, ctx.root, _gate_env(ctx, candidate, target),
+    code = _run_tool(argv, ctx.root, _gate_env_with_profile(ctx, candidate, target, workdir),
                      float(gate.options.get("timeout", DEFAULT_TIMEOUT_S)), log)
     files = [(p, k) for p, k in ((log, "log"), (junit, "junit"), (summary_path, "summary")) if p.is_file()]
     if arts.is_dir():
@@ -439,7 +498,7 @@ def _production_load_evidence(ctx: Context, gate: GateConfig) -> list[Path] | No
 
 def _locust(ctx: Context, gate: GateConfig, target: Target, candidate: CandidateRecord, workdir: Path) -> KindResult:
     opts = gate.options
-    env = _gate_env(ctx, candidate, target)
+    env = _gate_env_with_profile(ctx, candidate, target, workdir)
     timeout = float(opts.get("timeout", float(opts["duration"]) * 4 + 300))
     slo = _write_slo(gate, workdir)
     baseline = opts.get("baseline") or {}
@@ -450,6 +509,8 @@ def _locust(ctx: Context, gate: GateConfig, target: Target, candidate: Candidate
         common += ["--slo", str(slo)]
     if "workers" in opts:
         common += ["--workers", str(opts["workers"])]
+    if opts.get("allow_non_loopback"):
+        common += ["--allow-non-loopback"]
     log = workdir / "load-output.txt"
     summary: dict[str, Any] = {"scenario": opts.get("scenario"), "users": opts["users"], "duration_s": opts["duration"]}
     if baseline.get("mode") == "ab":
@@ -457,14 +518,16 @@ def _locust(ctx: Context, gate: GateConfig, target: Target, candidate: Candidate
         if against is None:
             return KindResult(GateState.ERROR, f"baseline target {baseline.get('against')!r} is not configured")
         out = workdir / "ab"
-        argv = _cli("load", "ab", "--baseline", against.url, "--candidate", target.url, "--out", str(out),
+        baseline_file = write_profile(against, workdir / "baseline-target.json")
+        argv = _cli("load", "ab", "--baseline-file", str(baseline_file), "--candidate-file",
+                    str(workdir / "target.json"), "--out", str(out),
                     "--max-slowdown", f"{baseline['max_slowdown']:g}", "--confidence", f"{baseline['confidence']:g}",
                     "--min-samples", str(baseline.get("min_samples", 30)), *common)
         code = _run_tool(argv, ctx.root, env, timeout, log)
-        files = [(log, "log"), *_load_files(out, "ab-")]
+        files = [(log, "log"), (baseline_file, "profile"), *_load_files(out, "ab-")]
         comparison = _read_json(out / "comparison.json")
         cand_stats = _read_json(out / "candidate" / "stats.json")
-        summary.update(mode="ab", baseline_url=against.url, exit_code=code,
+        summary.update(mode="ab", baseline_url=against.gateway, exit_code=code,
                        comparison_verdict=comparison.get("verdict") if comparison else None,
                        candidate_slo=cand_stats.get("verdict") if cand_stats else None)
         verdict = _load_verdict(code, comparison, summary, files, log, "A/B against " + against.name)
@@ -475,8 +538,8 @@ def _locust(ctx: Context, gate: GateConfig, target: Target, candidate: Candidate
                               + detail, summary, files)
         return verdict
     out = workdir / "run"
-    code = _run_tool(_cli("load", "run", "--target", target.url, "--out", str(out), *common), ctx.root, env,
-                     timeout, log)
+    code = _run_tool(_cli("load", "run", "--target-file", str(workdir / "target.json"), "--out", str(out), *common),
+                     ctx.root, env, timeout, log)
     files = [(log, "log"), *_load_files(out, "")]
     stats = _read_json(out / "stats.json")
     summary.update(mode="slo", exit_code=code, verdict=stats.get("verdict") if stats else None)
@@ -540,4 +603,5 @@ KINDS: dict[GateKind, Callable[[Context, GateConfig, Target, CandidateRecord, Pa
     GateKind.LOCUST: _locust,
 }
 
-__all__ = ["GateOutcome", "candidate_version", "junit_totals", "run_automated_gates", "run_gate"]
+__all__ = ["GateOutcome", "candidate_version", "junit_totals", "require_gate_secrets", "run_automated_gates",
+           "run_gate", "write_profile"]

@@ -17,15 +17,22 @@ from pathlib import Path
 from typing import Any
 
 from release.changelog import build_changelog, render_changelog
+from release.config import Target
 from release.errors import InputError, LedgerConflict
 from release.gates import GateState
 from release.ledger import CandidateRecord
 from release.planning import VersionPlan, plan_version
 from release.workflow.context import Context
 from release.workflow.deploy import command_argv, run_command
-from release.workflow.gate_runner import GateOutcome, candidate_version, run_automated_gates
+from release.workflow.gate_runner import (
+    GateOutcome,
+    candidate_version,
+    deploy_record_path,
+    require_gate_secrets,
+    run_automated_gates,
+)
 from release.workflow.status import ReleaseView, evaluate_release
-from release.workflow.target import TargetIdentity, wait_for
+from release.workflow.target import TargetIdentity, parse_image_record, probe_identity, wait_for
 
 Progress = Callable[[str], None]
 
@@ -95,6 +102,8 @@ def prepare(ctx: Context, *, bump: str = "auto", explicit: str | None = None, de
     if ctx.git.is_dirty():
         raise InputError(f"{ctx.root}: the working tree has uncommitted or untracked changes; commit or stash them "
                          "before preparing a release")
+    if gates:  # a gate that cannot log in would only end in ERROR: say so before cutting anything
+        require_gate_secrets(ctx, [g for g in ctx.config.gates.values() if g.automated])
     plan, new_branch = _candidate_plan(ctx, bump, explicit)
     version, previous = str(plan.next_version), (str(plan.last_version) if plan.last_version else None)
     sha = plan.head
@@ -126,8 +135,8 @@ def prepare(ctx: Context, *, bump: str = "auto", explicit: str | None = None, de
                 argv = command_argv(target.deploy, version=candidate_version_text(version, plan.rc), commit=sha,
                                     tag=plan.rc_tag)
                 result.planned.append(f"deploy to {name}: {' '.join(argv)}")
-            result.planned.append(f"wait up to {target.version_timeout_s:g}s for {target.url}/api/version to "
-                                  f"report {candidate_version_text(version, plan.rc)} or {sha[:12]}")
+            result.planned.append(f"wait up to {target.version_timeout_s:g}s for {target.name} to report "
+                                  f"{candidate_version_text(version, plan.rc)} ({_identity_text(target)})")
         if gates:
             result.planned.extend(f"run gate {g.name} ({g.kind})" for g in ctx.config.gates.values() if g.automated)
         result.planned.append(f"render the report to {report_dir}/report.html and report.md")
@@ -166,14 +175,17 @@ def _deploy_and_wait(ctx: Context, candidate: CandidateRecord, result: PrepareRe
     want = candidate_version(candidate)
     for name in deploy_targets(ctx):
         target = ctx.config.targets[name]
-        record: dict[str, Any] = {"target": name, "url": target.url}
+        record: dict[str, Any] = {"target": name, "url": target.gateway}
         if deploy and target.deploy:
             argv = command_argv(target.deploy, version=want, commit=candidate.sha, tag=candidate.tag)
             progress(f"deploy {candidate.tag} to {name}: {' '.join(argv)}")
             outcome = run_command(argv, ctx.root, env=ctx.environ)
-            record.update(command=list(argv), exit_code=outcome.exit_code)
+            images = parse_image_record(outcome.output)
+            record.update(command=list(argv), exit_code=outcome.exit_code, images=images)
             ctx.ledger.append_audit(ctx.actor or "release", "candidate.deployed", f"{candidate.version}/rc.{candidate.rc}",
-                                    {"target": name, "argv": list(argv), "exit_code": outcome.exit_code}, now=ctx.now())
+                                    {"target": name, "argv": list(argv), "exit_code": outcome.exit_code,
+                                     "images": images}, now=ctx.now())
+            _keep_deploy_record(ctx, candidate, name, list(argv), outcome.exit_code, images)
             if not outcome.ok:
                 forced[name] = f"deploy to {name} failed: {outcome.describe()}"
                 record["error"] = forced[name]
@@ -181,16 +193,38 @@ def _deploy_and_wait(ctx: Context, candidate: CandidateRecord, result: PrepareRe
                 progress(forced[name])
                 continue
         progress(f"waiting up to {target.version_timeout_s:g}s for {name} to report {want}")
-        seen: TargetIdentity | None = wait_for(target.url, want, candidate.sha, target.version_timeout_s)
+        seen: TargetIdentity | None = wait_for(target, want, candidate.sha, target.version_timeout_s, environ=ctx.environ)
         if seen is None:
-            forced[name] = (f"target never reported the candidate: {target.url}/api/version did not show {want} "
-                            f"or {candidate.sha[:12]} within {target.version_timeout_s:g}s")
+            last = probe_identity(target, environ=ctx.environ)
+            now = f"it reports {last.identity.version}" if last.identity else last.problem
+            forced[name] = (f"target never reported the candidate: {_identity_text(target)} did not show {want} "
+                            f"within {target.version_timeout_s:g}s ({now})")
             record["error"] = forced[name]
             progress(forced[name])
         else:
             record["reported"] = seen.to_json()
         result.deploys.append(record)
     return forced
+
+
+def _identity_text(target: Target) -> str:
+    spec = target.identity
+    if spec.kind == "command":
+        return f"identity command {spec.command!r}"
+    if spec.kind == "json":
+        return f"key {spec.key!r} of {spec.json_url}"
+    return f"the {spec.header} header of {target.gateway}{spec.path}"
+
+
+def _keep_deploy_record(ctx: Context, candidate: CandidateRecord, target: str, argv: list[str],
+                        exit_code: int | None, images: dict[str, str]) -> None:
+    """Keep what the deploy step recorded, so each gate run's evidence carries the deployed image tags."""
+    import json
+
+    path = deploy_record_path(ctx, candidate, target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"target": target, "argv": argv, "exit_code": exit_code, "images": images},
+                               indent=2, sort_keys=True), encoding="utf-8")
 
 
 def write_reports(ctx: Context, view: ReleaseView, folder: Path) -> dict[str, str]:

@@ -28,6 +28,7 @@ from release.ledger import ReleaseState, StepStatus
 from release.versioning import format_ref
 from release.workflow.context import Context
 from release.workflow.deploy import command_argv, run_command
+from release.workflow.gate_runner import write_profile
 from release.workflow.status import ReleaseView, evaluate_release, resolve_release
 from release.workflow.target import wait_for
 
@@ -102,7 +103,7 @@ def _plan(ctx: Context, view: ReleaseView, tag: str, done: list[str]) -> list[st
         "production-branch": f"fast-forward {branch} to {sha[:12]}",
         "deploy": (f"deploy {tag} to production: {target.promote or target.deploy}" if target and
                    (target.promote or target.deploy) else "deploy: skipped (no production target command)"),
-        "smoke": (f"smoke check: release regression run -m smoke --target {target.url}" if target
+        "smoke": (f"smoke check: release regression run -m smoke --target-file <{target.name} profile>" if target
                   else "smoke: skipped (no [targets.production])"),
         "audit": "audit event release.promoted; release state PROMOTED",
     }
@@ -129,6 +130,9 @@ def promote(ctx: Context, version: str, *, resume: bool = False, progress: Progr
         return PromoteResult(release.version, "BLOCKED", tag, view.candidate.sha if view.candidate else None,
                              f"promotion of {release.version} blocked: {reasons}", view=view)
     sha = view.candidate.sha
+    production = production_target(ctx)
+    if production is not None and not ctx.dry_run:
+        production.require_secrets(ctx.environ)  # the smoke check logs in: fail before moving anything
     done = ctx.ledger.completed_steps(release.version) if release.state is ReleaseState.PROMOTING else []
     if ctx.dry_run:
         return PromoteResult(release.version, "PLANNED", tag, sha, f"would promote {view.candidate.tag} as {tag}",
@@ -205,21 +209,22 @@ class _Steps:
         argv = command_argv(template, version=self.version, commit=self.sha, tag=self.final_tag)
         self.progress(f"deploy: {' '.join(argv)}")
         outcome = run_command(argv, self.ctx.root, env=self.ctx.environ)
-        detail: dict[str, Any] = {"target": target.name, "url": target.url, "template": template,
+        detail: dict[str, Any] = {"target": target.name, "url": target.gateway, "template": template,
                                   "version": self.version, "commit": self.sha, "tag": self.final_tag,
                                   "exit_code": outcome.exit_code}
         if not outcome.ok:
             return False, {**detail, "reason": outcome.describe()}
-        seen = wait_for(target.url, self.version, self.sha, target.version_timeout_s)
+        seen = wait_for(target, self.version, self.sha, target.version_timeout_s,
+                        environ=self.ctx.environ)
         if seen is None:
-            return False, {**detail, "reason": f"{target.url} never reported {self.version} or {self.sha[:12]} "
+            return False, {**detail, "reason": f"{target.name} ({target.gateway}) never reported {self.version} "
                                                f"within {target.version_timeout_s:g}s"}
         return True, {**detail, "reported": seen.to_json()}
 
     def smoke(self) -> tuple[bool, dict[str, Any]]:
         if self.target is None:
             return True, {"skipped": f"no [targets.{PRODUCTION_TARGET}] configured"}
-        return smoke_check(self.ctx, self.target.url)
+        return smoke_check(self.ctx, self.target)
 
     def audit(self) -> tuple[bool, dict[str, Any]]:
         already = [e for e in self.ctx.ledger.audit_events()
@@ -231,14 +236,16 @@ class _Steps:
         return True, {"event": "release.promoted"}
 
 
-def smoke_check(ctx: Context, url: str) -> tuple[bool, dict[str, Any]]:
-    """Run the regression suite's smoke subset against url; (passed, detail). Anything but 'passed' fails."""
+def smoke_check(ctx: Context, target: Target) -> tuple[bool, dict[str, Any]]:
+    """Run the regression suite's smoke subset against the target; (passed, detail). Anything but 'passed' fails."""
     with tempfile.TemporaryDirectory(prefix="release-smoke-") as tmp:
         summary_path = Path(tmp) / "summary.json"
-        argv = [sys.executable, "-m", "release.cli.main", "regression", "run", "--target", url, "-m", "smoke",
-                "--json", str(summary_path), "--junit", str(Path(tmp) / "junit.xml")]
+        profile = write_profile(target, Path(tmp) / "target.json")
+        env = {**ctx.environ, "CRVS_TARGET_FILE": str(profile)}
+        argv = [sys.executable, "-m", "release.cli.main", "regression", "run", "--target-file", str(profile),
+                "-m", "smoke", "--json", str(summary_path), "--junit", str(Path(tmp) / "junit.xml")]
         try:
-            proc = subprocess.run(argv, cwd=str(ctx.root), env=dict(ctx.environ), stdin=subprocess.DEVNULL,
+            proc = subprocess.run(argv, cwd=str(ctx.root), env=env, stdin=subprocess.DEVNULL,
                                   capture_output=True, text=True, timeout=SMOKE_TIMEOUT_S, check=False)
         except subprocess.TimeoutExpired:
             return False, {"reason": f"smoke check timed out after {SMOKE_TIMEOUT_S:g}s"}

@@ -108,13 +108,13 @@ def rollback(ctx: Context, *, to: str | None = None, progress: Progress = _silen
     if argv is not None and target is not None:
         progress(f"redeploy {to_tag}: {' '.join(argv)}")
         outcome = run_command(argv, ctx.root, env=ctx.environ)
-        seen = wait_for(target.url, to_version or "", to_sha, target.version_timeout_s) if outcome.ok else None
+        seen = wait_for(target, to_version or "", to_sha, target.version_timeout_s, environ=ctx.environ) if outcome.ok else None
         step = {"step": "deploy", "argv": list(argv), "exit_code": outcome.exit_code,
                 "reported": seen.to_json() if seen else None}
         result.steps.append(step)
         if seen is None:
             result.outcome = "FAILED"
-            reason = outcome.describe() if not outcome.ok else f"{target.url} never reported {to_tag}"
+            reason = outcome.describe() if not outcome.ok else f"{target.name} never reported {to_tag}"
             result.message = f"rollback of {release.version} failed: {reason}; {branch} was not moved"
             ctx.ledger.append_audit(actor, "release.rollback_failed", release.version, {**step, "reason": reason},
                                     now=ctx.now())

@@ -1,11 +1,13 @@
 """A deploy script for throwaway repositories (the demo, the tests): (re)start a sandbox per environment.
 
 The script is written into the repository as ``scripts/deploy``; a target's deploy command is then
-``scripts/deploy ENV {version} {commit}``. It reads the environment's port and database from
-``<run_dir>/<ENV>.json``, and the fault profile from ``deploy/latency.json`` *as committed at {commit}* (so a
-commit that ships a slowdown really deploys one), stops the previous sandbox of that environment (pid file),
-starts a new one with ``--app-version``/``--app-commit``, waits for ``/ping`` and exits 0. Run state (pid files,
-logs, databases) lives in ``run_dir``, outside the repository.
+``scripts/deploy ENV {version} {commit}``. It reads the environment's three ports (gateway, register, country
+config) and database from ``<run_dir>/<ENV>.json``, and the fault profile from ``deploy/latency.json`` *as
+committed at {commit}* (so a commit that ships a slowdown really deploys one), stops the previous sandbox of that
+environment (pid file), starts a new one with ``--app-version VERSION`` (what the gateway reports in
+``X-Version``), waits for the gateway's ``/ping`` and exits 0. Like a real deploy hook it prints what it
+deployed as ``RELEASE_IMAGE_<NAME>=<image:tag>`` lines, which ``release prepare`` keeps as evidence. Run state
+(pid files, logs, databases) lives in ``run_dir``, outside the repository.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import os
 import signal
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 _SCRIPT = '''#!{python}
@@ -71,7 +74,8 @@ def main(env, version, commit):
     pidfile = RUN_DIR / (env + ".pid")
     stop(pidfile)
     argv = [{python!r}, "-m", "sandbox", "serve", "--host", "127.0.0.1", "--port", str(conf["port"]),
-            "--db", conf["db"], "--app-version", version, "--app-commit", commit]
+            "--register-port", str(conf["register_port"]), "--config-port", str(conf["config_port"]),
+            "--db", conf["db"], "--app-version", version]
     for proc_name, ms in sorted(latency_at(commit).items()):
         argv += ["--latency", proc_name + "=" + str(ms)]
     log = open(RUN_DIR / (env + ".log"), "ab")
@@ -88,6 +92,8 @@ def main(env, version, commit):
             with urllib.request.urlopen(url, timeout=1) as response:
                 if response.status == 200:
                     print("deployed %s (%s) to %s on port %d" % (version, commit[:12], env, conf["port"]))
+                    print("RELEASE_IMAGE_CORE=crvs-sandbox-core:%s" % version)
+                    print("RELEASE_IMAGE_COUNTRYCONFIG=crvs-sandbox-farajaland:%s" % commit[:12])
                     return 0
         except OSError:
             time.sleep(0.2)
@@ -108,11 +114,57 @@ def deploy_script_text(run_dir: Path) -> str:
     return _SCRIPT.format(python=sys.executable, run_dir=str(run_dir))
 
 
-def write_environment(run_dir: Path, env: str, port: int) -> None:
-    """Describe one sandbox environment (port, database) for the deploy script."""
+def write_environment(run_dir: Path, env: str, port: int, register_port: int, config_port: int) -> None:
+    """Describe one sandbox environment (its three ports and its database) for the deploy script."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / f"{env}.json").write_text(json.dumps({"port": port, "db": str(run_dir / f"{env}.db")}),
+    (run_dir / f"{env}.json").write_text(json.dumps({"port": port, "register_port": register_port,
+                                                     "config_port": config_port, "db": str(run_dir / f"{env}.db")}),
                                          encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class SandboxPorts:
+    """The three loopback ports of one sandbox environment."""
+
+    gateway: int
+    register: int
+    config: int
+
+    def urls(self) -> dict[str, str]:
+        """gateway, register and config URLs."""
+        return {"gateway": f"http://127.0.0.1:{self.gateway}", "register": f"http://127.0.0.1:{self.register}",
+                "config": f"http://127.0.0.1:{self.config}"}
+
+
+#: The sandbox's dev accounts (docs/wire-contract.md section 3): for throwaway sandboxes only, never elsewhere.
+SANDBOX_CLIENT_ID = "4b3e5c7a-8d2f-4a1b-9c6e-0f5d7a2b8c91"
+SANDBOX_SECRET_ENV = "CRVS_SANDBOX_CLIENT_SECRET"
+SANDBOX_PASSWORD_ENV = "CRVS_SANDBOX_PASSWORD"
+SANDBOX_DEV_SECRETS = {SANDBOX_SECRET_ENV: "release-gate-secret", SANDBOX_PASSWORD_ENV: "test"}
+
+
+def sandbox_target_toml(name: str, ports: SandboxPorts, *, deploy: str | None = None,
+                        version_timeout_s: float = 60) -> str:
+    """A farajaland-shaped [targets.NAME] table for a local sandbox: three URLs, named users, a UUID client."""
+    urls = ports.urls()
+    lines = [f"[targets.{name}]",
+             f'gateway = "{urls["gateway"]}"',
+             f'register = "{urls["register"]}"',
+             f'config = "{urls["config"]}"',
+             f'client_id = "{SANDBOX_CLIENT_ID}"',
+             f'client_secret_env = "{SANDBOX_SECRET_ENV}"',
+             'client_scopes = ["type=record.create", "type=record.read", "type=record.search", "type=record.notify"]',
+             "two_fa = false",
+             f'users.hospital_clerk = {{ username = "k.bwalya", password_env = "{SANDBOX_PASSWORD_ENV}" }}',
+             f'users.registration_agent = {{ username = "f.katongo", password_env = "{SANDBOX_PASSWORD_ENV}" }}',
+             "users.local_registrar = [",
+             *[f'  {{ username = "{u}", password_env = "{SANDBOX_PASSWORD_ENV}" }},'
+               for u in ("k.mweene", "k.mwale", "d.sakala")],
+             "]"]
+    if deploy:
+        lines.append(f'deploy = "{deploy}"')
+    lines.append(f"version_timeout_s = {version_timeout_s:g}")
+    return "\n".join(lines) + "\n"
 
 
 def _alive(pid: int) -> bool:

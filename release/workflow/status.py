@@ -126,8 +126,8 @@ def evaluate_release(ctx: Context, version: str | None = None) -> ReleaseView:
             continue
         target = ctx.config.targets[gate.target]
         if target.name not in seen:
-            seen[target.name] = probe(target.url)
-        bindings[gate.name] = expected_binding(gate, candidate.sha, seen[target.name], target.url)
+            seen[target.name] = probe(target, environ=ctx.environ)
+        bindings[gate.name] = expected_binding(gate, candidate.sha, seen[target.name], target.gateway)
     checklist = evaluate(specs, facts, ctx.ledger.runs_for_release(release.version),
                          ctx.ledger.decisions_for(release.version), ctx.ledger.waivers_for(release.version),
                          bindings, ctx.now())
@@ -158,6 +158,8 @@ def gate_status_json(status: GateStatus) -> dict[str, Any]:
             "config_hash": run.binding.config_hash, "started_at": iso_utc(run.started_at),
             "finished_at": iso_utc(run.finished_at) if run.finished_at else None,
             "reason": run.summary.get("reason") if isinstance(run.summary, Mapping) else None,
+            # what the target reported and how it was asked, plus the deploy step's image tags
+            "target_identity": run.summary.get("target") if isinstance(run.summary, Mapping) else None,
             "artifacts": [{"path": a.path, "sha256": a.sha256, "size": a.size, "kind": a.kind} for a in run.artifacts],
         }
     waiver = None

@@ -1,8 +1,9 @@
-"""A small in-process client for the sandbox API, speaking only its wire format (docs/wire-contract.md)."""
+"""A small in-process client for the sandbox gateway, speaking only its wire format (docs/wire-contract.md)."""
 
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,8 +26,24 @@ class ApiError(Exception):
         return f"{self.status}: {self.message}"
 
 
+def validation_issues(message: str) -> list[dict[str, Any]]:
+    """The [{message, id, value}] list OpenCRVS puts, as JSON, in a validation error's message; [] otherwise."""
+    if not message.startswith("["):
+        return []
+    try:
+        issues = json.loads(message)
+    except ValueError:
+        return []
+    if not isinstance(issues, list):
+        return []
+    return [i for i in issues if isinstance(i, dict) and isinstance(i.get("id"), str)]
+
+
 def _error_from_response(response: httpx.Response) -> ApiError:
-    """Turn an error response (tRPC envelope, REST body or anything else) into an ApiError."""
+    """Turn an error response (tRPC envelope, REST body, hapi Boom or anything else) into an ApiError.
+
+    A validation error's fields come from the JSON list in its message.
+    """
     message = response.reason_phrase or "error"
     fields: tuple[str, ...] = ()
     try:
@@ -35,13 +52,14 @@ def _error_from_response(response: httpx.Response) -> ApiError:
         return ApiError(response.status_code, message)
     if isinstance(body, list) and body and isinstance(body[0], dict):
         body = body[0].get("error", {}).get("json", body[0])
-    if isinstance(body, dict):
-        if isinstance(body.get("message"), str):
-            message = body["message"]
-        data = body.get("data") if isinstance(body.get("data"), dict) else body
-        raw_fields = data.get("fields") if isinstance(data, dict) else None
-        if isinstance(raw_fields, list):
-            fields = tuple(str(f) for f in raw_fields)
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        body = body["error"].get("json", body["error"])
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        message = body["message"]
+        issues = validation_issues(message)
+        if issues:
+            fields = tuple(str(i["id"]) for i in issues)
+            message = "; ".join(f"{i['id']}: {i.get('message', 'invalid')}" for i in issues)
     return ApiError(response.status_code, message, fields)
 
 
@@ -118,6 +136,27 @@ class SandboxApi:
         encoded = json.dumps({"0": {"json": payload}}, separators=(",", ":"))
         response = await self._send("GET", f"/events/{procedure}", params={"batch": "1", "input": encoded})
         return _trpc_output(response)
+
+    async def upload(self, filename: str, content_type: str, data: bytes) -> dict[str, str]:
+        """POST /upload (multipart file + transactionId); the file value a FILE or SIGNATURE field takes."""
+        response = await self._send("POST", "/upload", data={"transactionId": str(uuid.uuid4())},
+                                    files={"file": (filename, data, content_type)})
+        if response.status_code != 200:
+            raise _error_from_response(response)
+        path = response.text.strip()
+        if not path:
+            raise ApiError(502, "The upload answered without a path.")
+        return {"path": path, "originalFilename": filename, "type": content_type}
+
+    async def locations(self, location_type: str) -> list[dict[str, Any]]:
+        """locations.list {locationType, isActive: true}."""
+        found = await self.query("locations.list", {"locationType": location_type, "isActive": True})
+        return [loc for loc in found if isinstance(loc, dict)] if isinstance(found, list) else []
+
+    async def administrative_areas(self) -> list[dict[str, Any]]:
+        """administrativeAreas.list {isActive: true}."""
+        found = await self.query("administrativeAreas.list", {"isActive": True})
+        return [area for area in found if isinstance(area, dict)] if isinstance(found, list) else []
 
     async def get_event(self, event_id: str) -> dict[str, Any]:
         """The EventDocument of one record."""

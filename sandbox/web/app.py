@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -37,12 +40,35 @@ STATUS_MESSAGES = {
     400: "The request was refused",
     403: "You are not allowed to do this",
     404: "Not found",
+    402: "Too many attempts; wait a minute and try again",
     409: "The record is not in a state that allows this, or somebody else is working on it",
     429: "Too many attempts; wait a minute and try again",
 }
 
 
-RECORD_ACTIONS = ("assign", "register", "print")
+RECORD_ACTIONS = ("assign", "validate", "register", "print")
+
+
+# A 1x1 PNG: the "signature" the web client uploads for the review page (farajaland's form requires one).
+SIGNATURE_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+# The choice listed first on the declare page (farajaland's e2e picks these).
+PREFERRED_CHOICES = {"facility": "Klow Village Hospital", "area": "Klow"}
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One option of a select on the declare page."""
+
+    value: str
+    label: str
+    kind: str = ""
+
+
+def _choices(items: list[dict[str, Any]], kind: str) -> list[Choice]:
+    """Options by name, the preferred one first."""
+    found = [Choice(str(i["id"]), str(i.get("name") or i["id"]), kind) for i in items if isinstance(i.get("id"), str)]
+    return sorted(found, key=lambda c: (c.label != PREFERRED_CHOICES.get(kind), c.label))
 
 
 class LoginRequired(Exception):
@@ -196,30 +222,44 @@ class WebClient:
             results, total = await api.search(forms.workqueue_input())
         return self.render(request, "home.html", rows=[index_row(r) for r in results], total=total)
 
+    async def _declare_choices(self, request: Request) -> tuple[list[Choice], list[Choice]]:
+        """The health facilities and the leaf administrative areas the declare page offers."""
+        async with self.api(request) as api:
+            facilities = await api.locations("HEALTH_FACILITY")
+            areas = await api.administrative_areas()
+        parents = {a.get("parentId") for a in areas}
+        return _choices(facilities, "facility"), _choices([a for a in areas if a.get("id") not in parents], "area")
+
     async def declare_birth(self, request: Request) -> Response:
         self.require_user(request)
+        facilities, areas = await self._declare_choices(request)
+        defaults = {"child_birth_location": facilities[0].value if facilities else "",
+                    "mother_area": areas[0].value if areas else ""}
         if request.method == "GET":
-            return self.render_declare(request, {key: "" for key in forms.BIRTH_FORM_FIELDS})
+            return self.render_declare(request, forms.blank_birth_form(defaults), facilities, areas)
         form = await self.checked_form(request)
         if form is None:
             return self.csrf_refused(request)
-        values = forms.birth_form_values(form)
+        values = forms.birth_form_values(form, defaults)
         create_tx = _transaction_id(form, "create_transaction_id")
         declare_tx = _transaction_id(form, "declare_transaction_id")
         bad_choice = tuple(f for f, key, allowed in (
             ("child.gender", "child_gender", forms.GENDERS),
             ("informant.relation", "informant_relation", forms.INFORMANT_RELATIONS))
             if values[key] and values[key] not in allowed)
+        again = (facilities, areas)
         if bad_choice:
             session.flash(request, "error", forms.field_error_message(bad_choice, "Choose one of the options."))
-            return self.render_declare(request, values, 400, bad_choice, create_tx, declare_tx)
+            return self.render_declare(request, values, *again, 400, bad_choice, create_tx, declare_tx)
         try:
             async with self.api(request) as api:
                 created = await api.mutation("event.create", {"transactionId": create_tx, "type": "birth"})
                 event_id = str(created["id"])
+                signature = await api.upload("signature.png", "image/png", SIGNATURE_PNG)
                 declared = await api.mutation("event.actions.declare.request", {
                     "eventId": event_id, "transactionId": declare_tx,
-                    "declaration": forms.birth_declaration(values)})
+                    "declaration": forms.birth_declaration(values),
+                    "annotation": {"review.comment": values["review_comment"], "review.signature": signature}})
         except ApiError as exc:
             if exc.status == 401:
                 raise
@@ -227,20 +267,20 @@ class WebClient:
                        else _api_message(exc))
             session.flash(request, "error", message)
             status = exc.status if exc.status in STATUS_MESSAGES else 502
-            return self.render_declare(request, values, status, exc.fields, create_tx, declare_tx)
+            return self.render_declare(request, values, *again, status, exc.fields, create_tx, declare_tx)
         except (KeyError, TypeError):
             session.flash(request, "error", "The API answered event.create in an unexpected format.")
-            return self.render_declare(request, values, 502, (), create_tx, declare_tx)
+            return self.render_declare(request, values, *again, 502, (), create_tx, declare_tx)
         tracking = declared.get("trackingId", "") if isinstance(declared, dict) else ""
         session.flash(request, "info", f"Birth declared. Tracking ID {tracking}.")
         return self.redirect(f"/records/{quote(event_id, safe='')}")
 
-    def render_declare(self, request: Request, values: dict[str, str], status_code: int = 200,
-                       fields: tuple[str, ...] = (), create_tx: str | None = None,
-                       declare_tx: str | None = None) -> HTMLResponse:
+    def render_declare(self, request: Request, values: dict[str, str], facilities: list[Choice],
+                       areas: list[Choice], status_code: int = 200, fields: tuple[str, ...] = (),
+                       create_tx: str | None = None, declare_tx: str | None = None) -> HTMLResponse:
         return self.render(request, "declare_birth.html", status_code, values=values,
                            invalid=forms.invalid_inputs(fields), genders=forms.GENDERS,
-                           relations=forms.INFORMANT_RELATIONS,
+                           relations=forms.INFORMANT_RELATIONS, facilities=facilities, areas=areas,
                            create_tx=create_tx or str(uuid.uuid4()), declare_tx=declare_tx or str(uuid.uuid4()))
 
     async def record(self, request: Request) -> Response:
@@ -249,7 +289,7 @@ class WebClient:
         async with self.api(request) as api:
             document = await api.get_event(event_id)
         return self.render(request, "record.html", record=record_view(document, user, self.usernames),
-                           transaction_id=str(uuid.uuid4()), assign_transaction_id=str(uuid.uuid4()))
+                           transaction_id=str(uuid.uuid4()))
 
     async def record_action(self, request: Request) -> Response:
         user = self.require_user(request)
@@ -261,25 +301,32 @@ class WebClient:
         if form is None:
             return self.csrf_refused(request)
         tx = _transaction_id(form, "transaction_id")
-        assign_tx = _transaction_id(form, "assign_transaction_id")
         try:
             async with self.api(request) as api:
                 view = record_view(await api.get_event(event_id), user)
-                if action == "assign" or view.assigned_to != user.user_id:
+                if action == "assign":
                     await api.mutation("event.actions.assignment.assign", {
-                        "type": "ASSIGN", "eventId": event_id, "transactionId": assign_tx,
-                        "assignedTo": user.user_id})
-                if action == "register":
-                    document = await api.mutation("event.actions.register.request", {
-                        "type": "REGISTER", "eventId": event_id, "transactionId": tx, "declaration": {}})
-                    number = record_view(document, user).registration_number
-                    session.flash(request, "info", f"Registered. Registration number {number}.")
-                elif action == "print":
-                    await api.mutation("event.actions.printCertificate.request", {
-                        "eventId": event_id, "transactionId": tx})
-                    session.flash(request, "info", "Certificate printed.")
-                else:
+                        "type": "ASSIGN", "eventId": event_id, "transactionId": tx, "assignedTo": user.user_id})
                     session.flash(request, "info", "Assigned to you.")
+                elif view.assigned_to != user.user_id:
+                    session.flash(request, "error", "Assign the record to yourself first.")
+                elif action == "validate":
+                    await api.mutation("event.actions.custom.request", {
+                        "type": "CUSTOM", "customActionType": "VALIDATE_DECLARATION", "eventId": event_id,
+                        "transactionId": tx, "declaration": {}, "annotation": {}})
+                    session.flash(request, "info", "Declaration validated.")
+                elif action == "register":
+                    document = await api.mutation("event.actions.register.request", {
+                        "type": "REGISTER", "eventId": event_id, "transactionId": tx, "declaration": {},
+                        "annotation": {}})
+                    number = record_view(document, user).registration_number
+                    session.flash(request, "info", f"Registered. Registration number {number}." if number
+                                  else "Registration requested; the number follows once it is accepted.")
+                else:
+                    await api.mutation("event.actions.printCertificate.request", {
+                        "type": "PRINT_CERTIFICATE", "eventId": event_id, "transactionId": tx,
+                        "declaration": {}, "annotation": {}})
+                    session.flash(request, "info", "Certificate printed.")
         except ApiError as exc:
             if exc.status in (401, 404):
                 raise  # the login page, or the not-found page rather than a record page that cannot load
@@ -309,10 +356,12 @@ class WebClient:
         return self.render(request, "search.html", status, form=form, rows=rows, total=total)
 
 
-def create_web_app(api_app: ASGIApp, *, secret_key: str | None = None) -> Starlette:
-    """The web client at `/`, calling `api_app` in-process over the wire format.
+def create_web_app(api_app: ASGIApp, *, secret_key: str | None = None,
+                   fallback: Callable[[Request], Awaitable[Response]] | None = None) -> Starlette:
+    """The web client at `/`, calling `api_app` (the gateway) in-process over the wire format.
 
-    Without a secret key, sessions are signed with a random key and end when the process ends.
+    `fallback` answers GET on any other path (the register host's SPA index). Without a secret key, sessions are
+    signed with a random key and end when the process ends.
     """
     client = WebClient(api_app)
     routes = [
@@ -326,6 +375,8 @@ def create_web_app(api_app: ASGIApp, *, secret_key: str | None = None) -> Starle
         Route("/search", client.search, methods=["GET"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
+    if fallback is not None:
+        routes.append(Route("/{other:path}", fallback, methods=["GET", "HEAD"]))
     middleware = [Middleware(SessionMiddleware, secret_key=secret_key or secrets.token_urlsafe(32),
                              session_cookie=SESSION_COOKIE, max_age=SESSION_MAX_AGE_SECONDS,
                              same_site="lax", https_only=False)]

@@ -9,7 +9,19 @@ from typing import Any
 GENDERS = ("male", "female")
 INFORMANT_RELATIONS = ("MOTHER", "FATHER", "OTHER")
 BIRTH_FORM_FIELDS = ("child_firstname", "child_surname", "child_gender", "child_dob",
-                     "mother_firstname", "mother_surname", "informant_relation")
+                     "mother_firstname", "mother_surname", "informant_relation",
+                     "child_reason", "child_birth_location", "mother_dob", "mother_age", "mother_area", "informant_email",
+                     "father_reason", "review_comment")
+# What a clerk would pick or type on farajaland's v2.0.0 birth form when the page has no input for it, so that a
+# form with only the first seven inputs filled is still a complete declaration (farajaland's e2e
+# e2e/testcases/test-data/birth-declaration.ts sends the same shape).
+BIRTH_FORM_DEFAULTS = {
+    "mother_age": "30",
+    "informant_email": "informant@example.org",
+    "father_reason": "Father's details were not given",
+    "review_comment": "Declared through the sandbox web client",
+}
+COUNTRY = "FAR"
 
 # Contract field id -> (label shown to the user, form inputs that carry it)
 FIELD_LABELS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -18,6 +30,16 @@ FIELD_LABELS: dict[str, tuple[str, tuple[str, ...]]] = {
     "child.dob": ("Child's date of birth", ("child_dob",)),
     "mother.name": ("Mother's name", ("mother_firstname", "mother_surname")),
     "informant.relation": ("Informant's relation to the child", ("informant_relation",)),
+    "child.reason": ("Reason for late registration", ("child_reason",)),
+    "child.placeOfBirth": ("Place of birth", ("child_birth_location",)),
+    "child.birthLocation": ("Health facility", ("child_birth_location",)),
+    "mother.dob": ("Mother's date of birth", ("mother_dob",)),
+    "mother.age": ("Mother's age", ("mother_age",)),
+    "mother.address": ("Mother's address", ("mother_area",)),
+    "informant.email": ("Informant's e-mail", ("informant_email",)),
+    "father.reason": ("Why the father's details are missing", ("father_reason",)),
+    "review.comment": ("Comment", ("review_comment",)),
+    "review.signature": ("Signature", ()),
 }
 
 WORKQUEUE_SIZE = 20
@@ -29,16 +51,54 @@ def _text(form: Mapping[str, Any], key: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def birth_form_values(form: Mapping[str, Any]) -> dict[str, str]:
-    """The submitted birth form, trimmed, for re-rendering."""
-    return {key: _text(form, key) for key in BIRTH_FORM_FIELDS}
+def birth_form_values(form: Mapping[str, Any], defaults: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The submitted birth form, trimmed, for re-rendering; an input the page did not send takes its default."""
+    chosen = {**BIRTH_FORM_DEFAULTS, **(defaults or {})}
+    return {key: _text(form, key) if key in form else chosen.get(key, "") for key in BIRTH_FORM_FIELDS}
+
+
+def blank_birth_form(defaults: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The values of a new, empty declare page (the defaults filled in)."""
+    return birth_form_values({}, defaults)
+
+
+def _mother_dob_or_age(values: Mapping[str, str]) -> dict[str, Any]:
+    if values.get("mother_dob"):
+        return {"mother.dob": values["mother_dob"]}
+    age = values.get("mother_age", "")
+    out: dict[str, Any] = {"mother.dobUnknown": True}
+    if age:
+        out["mother.age"] = {"age": int(age) if age.isdigit() else age, "asOfDateRef": "child.dob"}
+    return out
 
 
 def birth_declaration(values: Mapping[str, str]) -> dict[str, Any]:
-    """The wire-format birth declaration for the submitted form values.
+    """The wire-format birth declaration (farajaland v2.0.0's birth form) for the submitted form values.
 
-    Empty inputs are left out, so the API names them as missing required fields.
+    Empty inputs are left out, so the API names them as missing required fields. The mother's id type is NONE,
+    the place of birth a health facility and the father's details are marked as not available (unless the father
+    is the informant).
     """
+    declaration = _typed_inputs(values)
+    if values.get("child_reason"):
+        declaration["child.reason"] = values["child_reason"]
+    if values.get("child_birth_location"):
+        declaration["child.placeOfBirth"] = "HEALTH_FACILITY"
+        declaration["child.birthLocation"] = values["child_birth_location"]
+    declaration.update({"mother.nationality": COUNTRY, "mother.idType": "NONE", **_mother_dob_or_age(values)})
+    if values.get("mother_area"):
+        declaration["mother.address"] = {"country": COUNTRY, "addressType": "DOMESTIC",
+                                         "administrativeArea": values["mother_area"]}
+    if values.get("informant_email"):
+        declaration["informant.email"] = values["informant_email"]
+    if values.get("informant_relation") != "FATHER":
+        declaration["father.detailsNotAvailable"] = True
+        if values.get("father_reason"):
+            declaration["father.reason"] = values["father_reason"]
+    return declaration
+
+
+def _typed_inputs(values: Mapping[str, str]) -> dict[str, Any]:
     declaration: dict[str, Any] = {}
     child = {"firstname": values.get("child_firstname", ""), "surname": values.get("child_surname", "")}
     if any(child.values()):
@@ -75,7 +135,8 @@ SEARCH_FIELD_LABELS = (("child.name", "Child's name"), ("child.dob", "Date of bi
 
 def search_error_message(fields: tuple[str, ...], api_message: str) -> str:
     """A one-line message naming the search inputs the API refused."""
-    names = [label for key, label in SEARCH_FIELD_LABELS if any(key in f for f in fields)]
+    where = fields or (api_message,)  # without field ids, the message names the input's path
+    names = [label for key, label in SEARCH_FIELD_LABELS if any(key in f for f in where)]
     if not names:
         return f"The search was refused: {api_message}"
     return f"Please correct the search: {', '.join(names)}."

@@ -6,7 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-# Status each accepted action moves the record to; other actions leave the status as it was.
+# Status each accepted action moves the record to; other actions leave the status as it was
+# (opencrvs-core v2.0.0 packages/commons/src/events/state: CREATED, NOTIFIED, DECLARED, REGISTERED, ARCHIVED).
 _STATUS_AFTER_ACTION = {
     "CREATE": "CREATED",
     "NOTIFY": "NOTIFIED",
@@ -15,10 +16,39 @@ _STATUS_AFTER_ACTION = {
     "ARCHIVE": "ARCHIVED",
 }
 _DECLARATION_ACTIONS = frozenset({"NOTIFY", "DECLARE", "VALIDATE", "REGISTER"})
-REQUIRED_FIELDS = {
-    "birth": ("child.name", "child.gender", "child.dob", "mother.name", "informant.relation"),
-    "death": ("deceased.name", "deceased.gender", "deceased.dob", "eventDetails.date", "informant.relation"),
-}
+# farajaland src/events/birth/index.ts: DECLARE by these roles adds the `validated` flag.
+VALIDATING_ROLES = frozenset({"REGISTRATION_AGENT", "LOCAL_REGISTRAR", "EMBASSY_OFFICIAL"})
+VALIDATE_DECLARATION = "VALIDATE_DECLARATION"
+def parse_scope(scope: str) -> tuple[str, dict[str, tuple[str, ...]]]:
+    """An encoded scope `type=record.register&event=birth&x=a,b` -> ('record.register', {'event': ('birth',), ...}).
+
+    A legacy bare scope (`record.read`) is its own type (packages/commons/src/scopes.ts `decodeScope`).
+    """
+    if "=" not in scope:
+        return scope, {}
+    kind, options = "", {}
+    for part in scope.split("&"):
+        key, _, value = part.partition("=")
+        if key == "type":
+            kind = value
+        elif key:
+            options[key] = tuple(v for v in value.split(",") if v)
+    return kind, options
+
+
+def has_scope(scopes: frozenset[str], kind: str, *, event_type: str | None = None,
+              custom_action: str | None = None) -> bool:
+    """Whether any scope is of this type (and allows the event type and custom action, where it names them)."""
+    for scope in scopes:
+        found, options = parse_scope(scope)
+        if found != kind:
+            continue
+        if event_type is not None and "event" in options and event_type not in options["event"]:
+            continue
+        if custom_action is not None and custom_action not in options.get("customActionTypes", ()):
+            continue
+        return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -57,6 +87,7 @@ class RecordView:
     flags: tuple[str, ...]
     history: tuple[HistoryRow, ...]
     can_assign: bool
+    can_validate: bool
     can_register: bool
     can_print: bool
 
@@ -70,7 +101,20 @@ def format_name(value: Any) -> str:
 
 
 def _accepted(actions: Sequence[Any]) -> list[Mapping[str, Any]]:
-    return [a for a in actions if isinstance(a, Mapping) and a.get("status", "Accepted") == "Accepted"]
+    """The accepted actions, in order. An `Accepted` action that confirms a `Requested` one (`originalActionId`)
+    stands in for it with the original's content, at the place the acceptance happened."""
+    by_id = {a.get("id"): a for a in actions if isinstance(a, Mapping)}
+    out: list[Mapping[str, Any]] = []
+    for action in actions:
+        if not isinstance(action, Mapping) or action.get("status", "Accepted") != "Accepted":
+            continue
+        original = by_id.get(action.get("originalActionId"))
+        if isinstance(original, Mapping):
+            merged = dict(original)
+            merged.update({k: v for k, v in action.items() if v not in (None, {}, [])})
+            action = merged
+        out.append(action)
+    return out
 
 
 def merged_declaration(actions: Sequence[Any]) -> dict[str, Any]:
@@ -83,31 +127,38 @@ def merged_declaration(actions: Sequence[Any]) -> dict[str, Any]:
 
 
 def current_status(event_type: str, actions: Sequence[Any]) -> str:
-    """The record's status (CREATED, NOTIFIED, DECLARED, REGISTERED, ARCHIVED) from its actions.
-
-    VALIDATE makes a complete NOTIFIED record DECLARED; other actions leave the status as it was.
-    """
+    """The record's status (CREATED, NOTIFIED, DECLARED, REGISTERED, ARCHIVED) from its accepted actions."""
     status = "CREATED"
-    declaration: dict[str, Any] = {}
     for action in _accepted(actions):
-        kind = str(action.get("type"))
-        if kind in _DECLARATION_ACTIONS and isinstance(action.get("declaration"), Mapping):
-            declaration.update(action["declaration"])
-        if kind == "VALIDATE" and status == "NOTIFIED" and is_complete(event_type, declaration):
-            status = "DECLARED"
-        status = _STATUS_AFTER_ACTION.get(kind, status)
+        status = _STATUS_AFTER_ACTION.get(str(action.get("type")), status)
     return status
 
 
+def is_validated(actions: Sequence[Any]) -> bool:
+    """The `validated` flag: added by DECLARE of a validating role or the VALIDATE_DECLARATION custom action,
+    removed by REJECT and REGISTER (farajaland src/events/birth/index.ts `flags`)."""
+    validated = False
+    for action in _accepted(actions):
+        kind = action.get("type")
+        by_role = kind == "DECLARE" and action.get("createdByRole") in VALIDATING_ROLES
+        if by_role or (kind == "CUSTOM" and action.get("customActionType") == VALIDATE_DECLARATION):
+            validated = True
+        elif kind in ("REJECT", "REGISTER"):
+            validated = False
+    return validated
+
+
 def assigned_user(actions: Sequence[Any]) -> str | None:
-    """Who the record is assigned to: set by ASSIGN, released by UNASSIGN and by any other action after
-    CREATE unless it asked to keep the assignment (as OpenCRVS does)."""
+    """Who the record is assigned to: set by ASSIGN (CREATE by a user assigns its creator), released by UNASSIGN
+    and by any other write action unless it asked to keep the assignment (packages/events/src/service/events)."""
     assigned: str | None = None
     for action in _accepted(actions):
         kind = action.get("type")
         if kind == "ASSIGN":
             assigned = str(action.get("assignedTo") or "") or None
-        elif kind != "CREATE" and not action.get("keepAssignment"):
+        elif kind in ("CREATE", "READ"):
+            continue
+        elif not action.get("keepAssignment"):
             assigned = None
     return assigned
 
@@ -121,13 +172,13 @@ def registration_number(actions: Sequence[Any]) -> str:
 
 
 def record_flags(actions: Sequence[Any]) -> tuple[str, ...]:
-    """The flags the web client shows: rejected (until acted on again) and certificate-printed."""
-    flags: list[str] = []
+    """The flags the web client shows: validated, rejected (until declared again) and certificate-printed."""
+    flags: list[str] = ["validated"] if is_validated(actions) else []
     for action in _accepted(actions):
         kind = action.get("type")
         if kind == "REJECT" and "rejected" not in flags:
             flags.append("rejected")
-        elif kind in ("DECLARE", "VALIDATE", "REGISTER") and "rejected" in flags:
+        elif kind in ("DECLARE", "REGISTER", "CUSTOM") and "rejected" in flags:
             flags.remove("rejected")
         elif kind == "PRINT_CERTIFICATE" and "certificate-printed" not in flags:
             flags.append("certificate-printed")
@@ -141,9 +192,11 @@ def _history_detail(action: Mapping[str, Any], usernames: Mapping[str, str]) -> 
         return f"assigned to {usernames.get(assignee, assignee)}"
     if kind == "REGISTER" and action.get("registrationNumber"):
         return f"registration number {action['registrationNumber']}"
-    reason = action.get("reason")
-    if kind == "REJECT" and isinstance(reason, Mapping) and isinstance(reason.get("message"), str):
-        return f"reason: {reason['message']}"
+    if kind == "CUSTOM" and action.get("customActionType"):
+        return str(action["customActionType"])
+    content = action.get("content")
+    if kind in ("REJECT", "ARCHIVE") and isinstance(content, Mapping) and isinstance(content.get("reason"), str):
+        return f"reason: {content['reason']}"
     return ""
 
 
@@ -164,11 +217,6 @@ def history(actions: Sequence[Any], usernames: Mapping[str, str] | None = None) 
     return tuple(rows)
 
 
-def is_complete(event_type: str, declaration: Mapping[str, Any]) -> bool:
-    """Whether every field required at REGISTER is present."""
-    return all(declaration.get(f) not in (None, "", {}) for f in REQUIRED_FIELDS.get(event_type, ()))
-
-
 def record_view(document: Mapping[str, Any], user: User,
                 usernames: Mapping[str, str] | None = None) -> RecordView:
     """Build the record page's data from an EventDocument and the viewing user.
@@ -181,8 +229,8 @@ def record_view(document: Mapping[str, Any], user: User,
     declaration = merged_declaration(actions)
     status = current_status(event_type, actions)
     assigned = assigned_user(actions)
-    free_for_user = assigned in (None, user.user_id)
-    registrable = status == "DECLARED" or (status == "NOTIFIED" and is_complete(event_type, declaration))
+    mine = assigned == user.user_id
+    validated = is_validated(actions)
     subject = "deceased" if event_type == "death" else "child"
     return RecordView(
         event_id=str(document.get("id", "")),
@@ -196,9 +244,13 @@ def record_view(document: Mapping[str, Any], user: User,
         assigned_to_label=(usernames or {}).get(assigned, assigned) if assigned else "",
         flags=record_flags(actions),
         history=history(actions, usernames),
-        can_assign="record.assign" in user.scopes and status not in ("ARCHIVED",) and assigned != user.user_id,
-        can_register="record.register" in user.scopes and registrable and free_for_user,
-        can_print="record.print-certificate" in user.scopes and status == "REGISTERED" and free_for_user,
+        can_assign=status != "ARCHIVED" and assigned is None,
+        can_validate=mine and status == "DECLARED" and not validated and has_scope(
+            user.scopes, "record.custom-action", event_type=event_type, custom_action=VALIDATE_DECLARATION),
+        can_register=mine and status == "DECLARED" and validated and has_scope(
+            user.scopes, "record.register", event_type=event_type),
+        can_print=mine and status == "REGISTERED" and has_scope(
+            user.scopes, "record.print-certified-copies", event_type=event_type),
     )
 
 

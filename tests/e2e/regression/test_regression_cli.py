@@ -10,6 +10,7 @@ import pytest
 
 from sandbox.process import SandboxProcess
 from tests.conftest import free_port
+from tests.integration.regression.targets import write_target
 
 pytestmark = pytest.mark.e2e
 
@@ -22,18 +23,20 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxProcess
     process.stop()
 
 
-def test_stopped_target_is_exit_2_with_one_line(run_cli, tmp_path: Path):
+def test_stopped_target_is_exit_2_with_one_line(run_cli, sandbox, tmp_path: Path):
     url = f"http://127.0.0.1:{free_port()}"
-    result = run_cli("regression", "run", "--target", url, "--json", str(tmp_path / "summary.json"))
+    target, env = write_target(sandbox, tmp_path, gateway=url, register=None)
+    result = run_cli("regression", "run", "--target-file", str(target), "--json", str(tmp_path / "summary.json"),
+                     env=env)
     assert result.exit_code == 2
-    assert result.stderr.strip().splitlines() == [f"error: crvs-regression: target {url} unreachable: connection refused"]
+    assert result.stderr.strip().splitlines() == [f"error: crvs-regression: gateway {url} unreachable: connection refused"]
     assert "Traceback" not in result.stdout + result.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["status"] == "error" and summary["exit_code"] == 2
 
 
-def test_target_and_sandbox_together_is_a_usage_error(run_cli):
-    result = run_cli("regression", "run", "--target", "http://127.0.0.1:1", "--sandbox")
+def test_target_and_sandbox_together_is_a_usage_error(run_cli, tmp_path: Path):
+    result = run_cli("regression", "run", "--target-file", str(tmp_path / "t.json"), "--sandbox")
     assert result.exit_code == 2
     assert len(result.stderr.strip().splitlines()) == 1 and "exclude each other" in result.stderr
 
@@ -43,8 +46,27 @@ def test_no_target_is_a_usage_error(run_cli):
     assert result.exit_code == 2 and "no target" in result.stderr
 
 
+@pytest.mark.parametrize(("changes", "unset", "words"), [
+    ({"client": {"id": "release-gate", "secret_env": "CRVS_SANDBOX_CLIENT_SECRET"}}, None, "client.id: expected a UUID"),
+    ({}, "CRVS_SANDBOX_PASSWORD", "CRVS_SANDBOX_PASSWORD is not set"),
+    ({"two_fa": True, "login_code_env": None}, None, "login_code_env: two_fa is true"),
+    ({"users": {"field_agent": [{"username": "k.bwalya", "password_env": "CRVS_SANDBOX_PASSWORD"}]}}, None,
+     "users.field_agent: unknown role"),
+])
+def test_bad_profile_is_exit_2_naming_file_and_key(run_cli, sandbox, tmp_path: Path, changes, unset, words):
+    target, env = write_target(sandbox, tmp_path, **changes)
+    if unset:
+        env.pop(unset)
+    result = run_cli("regression", "run", "--target-file", str(target), env=env)
+    assert result.exit_code == 2
+    assert words in result.stderr and str(target) in result.stderr
+    assert "regression suite" not in result.stdout, "nothing may run on a bad profile"
+
+
 def test_nothing_selected_is_error_not_pass(run_cli, sandbox, tmp_path: Path):
-    result = run_cli("regression", "run", "--target", sandbox.url, "-k", "no_test_has_this_name", "--format", "json")
+    target, env = write_target(sandbox, tmp_path)
+    result = run_cli("regression", "run", "--target-file", str(target), "-k", "no_test_has_this_name",
+                     "--format", "json", env=env)
     assert result.exit_code == 2
     assert json.loads(result.stdout)["status"] == "error"
     assert "no test was collected" in result.stderr
@@ -54,8 +76,9 @@ def test_nothing_selected_is_error_not_pass(run_cli, sandbox, tmp_path: Path):
 @pytest.mark.slow
 def test_clean_sandbox_passes_whole_suite_with_two_workers(run_cli, sandbox, tmp_path: Path):
     junit, summary_path = tmp_path / "junit.xml", tmp_path / "summary.json"
-    result = run_cli("regression", "run", "--target", sandbox.url, "--workers", "2", "--junit", str(junit),
-                     "--json", str(summary_path), "--artifacts", str(tmp_path / "artifacts"), "--cleanup")
+    target, env = write_target(sandbox, tmp_path)
+    result = run_cli("regression", "run", "--target-file", str(target), "--workers", "2", "--junit", str(junit),
+                     "--json", str(summary_path), "--artifacts", str(tmp_path / "artifacts"), "--cleanup", env=env)
     summary = json.loads(summary_path.read_text())
     assert result.exit_code == 0, result.stdout + result.stderr
     assert summary["status"] == "passed"
@@ -67,14 +90,16 @@ def test_clean_sandbox_passes_whole_suite_with_two_workers(run_cli, sandbox, tmp
     assert junit.is_file() and {"path": str(junit.resolve()), "kind": "junit"} in summary["artifacts"]
     assert summary["cleanup"]["archived"] > 0
     assert "regression suite PASSED" in result.stdout
+    assert summary["target"]["version"] == "2.0.0-sandbox"
     assert "release-gate-secret" not in result.stdout + result.stderr + summary_path.read_text()
 
 
 @pytest.mark.browser
 def test_failing_browser_test_keeps_screenshot_and_trace(run_cli, tmp_path: Path):
     with SandboxProcess(tmp_path / "broken.db", defects=["drop-field:child.dob"]) as broken:
-        result = run_cli("regression", "run", "--target", broken.url, "-m", "browser", "-k", "declare_birth",
-                         "--artifacts", str(tmp_path / "artifacts"), "--reruns", "0", "--json", "-")
+        target, env = write_target(broken, tmp_path)
+        result = run_cli("regression", "run", "--target-file", str(target), "-m", "browser", "-k", "declare_birth",
+                         "--artifacts", str(tmp_path / "artifacts"), "--reruns", "0", "--json", "-", env=env)
     summary = json.loads(result.stdout)
     assert result.exit_code == 1, result.stderr
     assert summary["status"] == "failed"

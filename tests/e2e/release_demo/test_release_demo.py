@@ -42,6 +42,18 @@ def test_release_demo_promotes_then_blocks_a_search_slowdown(tmp_path, clean_env
     assert git("rev-parse", "v1.1.0^{commit}") == git("rev-parse", "production")
     assert git("rev-parse", "production") == git("rev-parse", "v1.1.0-rc.1^{commit}")
     assert "v1.2.0" not in git("tag", "--list").split()
+    # The demo's targets are farajaland-shaped deployments: three hosts, named users, a UUID system client.
+    from release.config import is_uuid, load_config
+
+    for target in load_config(repo / "release.toml").targets.values():
+        assert target.register and target.config and len({target.gateway, target.register, target.config}) == 3
+        assert is_uuid(target.client_id or "") and target.client_secret_env == "CRVS_SANDBOX_CLIENT_SECRET"
+        assert {"hospital_clerk", "registration_agent", "local_registrar"} <= set(target.users)
+        assert len(target.users["local_registrar"]) >= 2
+    status = json.loads(subprocess.run([sys.executable, "-m", "release.cli.main", "status", "1.1.0", "--json"],
+                                       cwd=repo, env=env, capture_output=True, text=True, timeout=300).stdout)
+    versions = {g["gate"]: g["evidence"]["target_version"] for g in status["gates"] if g["evidence"]}
+    assert versions == {"regression": "1.1.0-rc.1", "load": "1.1.0-rc.1"}  # the X-Version each gate saw
     for report in data["reports"].values():
         assert os.path.isfile(report)
     with open(data["reports"]["second"], encoding="utf-8") as second:

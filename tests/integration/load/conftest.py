@@ -13,6 +13,7 @@ import pytest
 
 from sandbox.process import SandboxProcess
 from tests.conftest import REPO_ROOT
+from tests.integration.regression.targets import write_target
 
 # The [gates.load].slo table shape of design.md. Latency limits are loose because the tests share two
 # cores with three locust runs and two sandboxes; the error budget is the real one.
@@ -41,10 +42,11 @@ def cli_env(home: Path) -> dict[str, str]:
     return env
 
 
-def start_cli(args: list[str], home: Path) -> subprocess.Popen[str]:
+def start_cli(args: list[str], home: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """Start `release ...` without waiting."""
-    return subprocess.Popen([sys.executable, "-m", "release.cli.main", *args], cwd=str(home), env=cli_env(home),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen([sys.executable, "-m", "release.cli.main", *args], cwd=str(home),
+                            env={**cli_env(home), **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
 
 
 def finish(proc: subprocess.Popen[str], out: Path, timeout: float = 180) -> Finished:
@@ -73,14 +75,17 @@ def load_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoadRuns]:
     (home / "gate.toml").write_text(GATE_SLO)
     (home / "abort.toml").write_text(ABORT_SLO)
     with SandboxProcess() as clean, SandboxProcess(latency={"event.search": 100}) as slow:
+        clean_file, env = write_target(clean, home, "clean.json")
+        slow_file, _ = write_target(slow, home, "slow.json")
         common = ["--users", "20", "--spawn-rate", "20", "--duration", "20s", "--slo", str(home / "gate.toml")]
         procs = [
-            (start_cli(["load", "run", "--target", clean.url, "--out", str(home / "clean"), *common], home),
-             home / "clean"),
-            (start_cli(["load", "ab", "--baseline", clean.url, "--candidate", slow.url, "--out", str(home / "ab"),
-                        "--min-samples", "50", *common], home), home / "ab"),
-            (start_cli(["load", "run", "--target", slow.url, "--out", str(home / "abort"), "--users", "10",
-                        "--duration", "40s", "--slo", str(home / "abort.toml"), "--json"], home), home / "abort"),
+            (start_cli(["load", "run", "--target-file", str(clean_file), "--out", str(home / "clean"), *common],
+                       home, env), home / "clean"),
+            (start_cli(["load", "ab", "--baseline-file", str(clean_file), "--candidate-file", str(slow_file),
+                        "--out", str(home / "ab"), "--min-samples", "50", *common], home, env), home / "ab"),
+            (start_cli(["load", "run", "--target-file", str(slow_file), "--out", str(home / "abort"), "--users", "10",
+                        "--duration", "40s", "--slo", str(home / "abort.toml"), "--json"], home, env),
+             home / "abort"),
         ]
         done = [finish(p, out) for p, out in procs]
     yield LoadRuns(done[0], done[1], done[2], home)

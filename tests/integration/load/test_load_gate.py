@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 
 from sandbox.process import SandboxProcess
+from tests.integration.regression.targets import write_target
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.xdist_group("load")]
 
-EXPECTED = {"event.create", "event.actions.declare.request", "event.search", "event.actions.assignment.assign",
+# The registrar declares with keepAssignment, so no assign is needed before register; upload is the signature.
+EXPECTED = {"event.create", "upload", "event.actions.declare.request", "event.search",
             "event.actions.register.request", "event.get"}
 
 
@@ -28,6 +30,8 @@ def test_clean_run_passes_and_writes_every_file(load_runs) -> None:
     assert stats["scenario"]["users"] == 20 and stats["scenario"]["weights"] == {
         "registrar": 50, "searcher": 30, "reader": 20}
     assert set(stats["procedures"]) >= EXPECTED
+    assert stats["target"]["gateway"] and stats["target"]["register"]
+    assert all(p["failures"] == 0 for p in stats["procedures"].values()), stats["procedures"]
     assert {c["procedure"] for c in stats["slo"]["checks"]} == {"event.search", "event.actions.register.request", "*"}
     hist = json.loads((run.out / "histograms.json").read_text())
     for name, proc in stats["procedures"].items():
@@ -88,22 +92,42 @@ def test_mismatched_scenarios_are_bad_input(load_runs, run_cli: Callable) -> Non
 
 def test_stopped_target_is_error(run_cli: Callable, tmp_path: Path) -> None:
     sandbox = SandboxProcess().start()
-    url = sandbox.url
+    target, env = write_target(sandbox, tmp_path)
     sandbox.stop()
     out = tmp_path / "down"
-    result = run_cli("load", "run", "--target", url, "--users", "2", "--duration", "5s", "--out", str(out))
+    result = run_cli("load", "run", "--target-file", str(target), "--users", "2", "--duration", "5s", "--out",
+                     str(out), env=env)
     assert result.exit_code == 2
     stats = json.loads((out / "stats.json").read_text())
-    assert stats["verdict"] == "ERROR" and "unreachable" in stats["errors"][0]
+    assert stats["verdict"] == "ERROR" and "did not answer" in stats["errors"][0]
 
 
-@pytest.mark.parametrize("args", [
-    ["--target", "http://10.1.2.3:7070"],
-    ["--target", "http://127.0.0.1:1", "--users", "0"],
-    ["--target", "http://127.0.0.1:1", "--duration", "soon"],
-    ["--target", "http://127.0.0.1:1", "--weights", "nobody=3"],
+@pytest.fixture(scope="module")
+def down_profile(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    sandbox = SandboxProcess().start()
+    try:
+        return write_target(sandbox, tmp_path_factory.mktemp("profile"))
+    finally:
+        sandbox.stop()
+
+
+@pytest.mark.parametrize(("args", "changes", "words"), [
+    ([], {"gateway": "http://10.1.2.3:7070", "register": None}, "not a loopback address"),
+    (["--users", "0"], {}, "--users"),
+    (["--duration", "soon"], {}, "duration"),
+    (["--weights", "nobody=3"], {}, "persona"),
+    ([], {"client": {"id": "release-gate", "secret_env": "CRVS_SANDBOX_CLIENT_SECRET"}}, "client.id"),
+    ([], {"users": {"hospital_clerk": [{"username": "k.bwalya", "password_env": "CRVS_SANDBOX_PASSWORD"}]}},
+     "users.local_registrar"),
 ])
-def test_bad_run_input_is_exit_2(run_cli: Callable, tmp_path: Path, args: list[str]) -> None:
-    result = run_cli("load", "run", "--out", str(tmp_path / "x"), *args)
+def test_bad_run_input_is_exit_2(run_cli: Callable, tmp_path: Path, down_profile, args: list[str], changes,
+                                 words) -> None:
+    import json as jsonlib
+
+    path, env = down_profile
+    target = tmp_path / "t.json"
+    target.write_text(jsonlib.dumps({**jsonlib.loads(path.read_text()), **changes}))
+    result = run_cli("load", "run", "--target-file", str(target), "--out", str(tmp_path / "x"), *args, env=env)
     assert result.exit_code == 2 and result.stderr.startswith("error: ")
+    assert words in result.stderr
     assert not (tmp_path / "x" / "stats.json").exists()

@@ -13,7 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from release.workflow.sandbox_deploy import deploy_script_text, stop_all, write_environment
+from release.workflow.sandbox_deploy import (
+    SANDBOX_DEV_SECRETS,
+    SandboxPorts,
+    deploy_script_text,
+    sandbox_target_toml,
+    stop_all,
+    write_environment,
+)
 from tests.conftest import REPO_ROOT, CliResult, free_port
 from tests.gitrepo import Commit, GitRepoHandle, make_repo
 
@@ -43,20 +50,17 @@ out.write_text('<?xml version="1.0"?><testsuite name="checks" tests="2">'
 '''
 
 
-def release_toml(staging_port: int, *, production_port: int | None = None, extra: str = "") -> str:
-    """A release.toml with a command gate, a sign-off, a quorum-2 approval and acceptance criteria."""
-    production = ""
-    if production_port is not None:
-        production = (f'\n[targets.production]\nurl = "http://127.0.0.1:{production_port}"\n'
-                      'deploy = "scripts/deploy production {version} {commit}"\nversion_timeout_s = 60\n')
+def release_toml(staging: SandboxPorts, *, production: SandboxPorts | None = None, extra: str = "") -> str:
+    """A release.toml with farajaland-shaped sandbox targets, a command gate, a sign-off, a quorum-2 approval
+    and acceptance criteria."""
+    targets = sandbox_target_toml("staging", staging, deploy="scripts/deploy staging {version} {commit}")
+    if production is not None:
+        targets += "\n" + sandbox_target_toml("production", production,
+                                              deploy="scripts/deploy production {version} {commit}")
     return f'''[release]
 production_branch = "production"
 
-[targets.staging]
-url = "http://127.0.0.1:{staging_port}"
-deploy = "scripts/deploy staging {{version}} {{commit}}"
-version_timeout_s = 60
-{production}
+{targets}
 [gates.checks]
 kind = "command"
 run = "{sys.executable} scripts/check.py build/junit.xml"
@@ -123,13 +127,14 @@ def build_release_repo(base: Path, env_base: dict[str, str], *, production: bool
                        name: str = "crvs", extra_gates: str = "") -> ReleaseRepo:
     """A repository with v1.0.0 on production, then a feat and a fix on main; sandboxes run from base/<name>-run."""
     run_dir = base / f"{name}-run"
-    staging_port = free_port()
-    write_environment(run_dir, "staging", staging_port)
-    production_port = None
+    staging = sandbox_ports()
+    write_environment(run_dir, "staging", staging.gateway, staging.register, staging.config)
+    production_ports = None
     if production:
-        production_port = free_port()
-        write_environment(run_dir, "production", production_port)
-    files = {"release.toml": release_toml(staging_port, production_port=production_port, extra=extra_gates),
+        production_ports = sandbox_ports()
+        write_environment(run_dir, "production", production_ports.gateway, production_ports.register,
+                          production_ports.config)
+    files = {"release.toml": release_toml(staging, production=production_ports, extra=extra_gates),
              "scripts/deploy": deploy_script_text(run_dir), "scripts/check.py": CHECK_SCRIPT,
              ".gitignore": "build/\n"}
     repo = make_repo(base / name, [Commit("chore: initial import", files=files, author=AUTHOR),
@@ -141,8 +146,17 @@ def build_release_repo(base: Path, env_base: dict[str, str], *, production: bool
     repo.git("commit", "--quiet", "-m", "chore: make the deploy script executable", author=AUTHOR)
     env = dict(env_base)
     env.update(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull, PYTHONPATH=str(REPO_ROOT),
-               RELEASE_ACTOR=PREPARER)
+               RELEASE_ACTOR=PREPARER, **SANDBOX_DEV_SECRETS)
     return ReleaseRepo(repo, run_dir, env)
+
+
+def sandbox_ports() -> SandboxPorts:
+    """Three distinct free loopback ports: gateway, register, country config."""
+    ports: set[int] = set()
+    while len(ports) < 3:
+        ports.add(free_port())
+    gateway, register, config = sorted(ports)
+    return SandboxPorts(gateway, register, config)
 
 
 def clone_release_repo(source: ReleaseRepo, dest: Path) -> ReleaseRepo:

@@ -16,7 +16,8 @@ branch = "release/v{version}"
 tag = "v{version}"
 
 [targets.staging]
-url = "http://127.0.0.1:7070"
+gateway = "http://127.0.0.1:7070"
+client_id = "6f1c2f0e-3b7a-4c8d-9e2f-1a2b3c4d5e6f"
 client_secret_env = "CRVS_STAGING_SECRET"
 
 [gates.regression]

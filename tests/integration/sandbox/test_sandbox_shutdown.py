@@ -8,7 +8,7 @@ import uuid
 
 import httpx
 import pytest
-from sandbox_wire import Api, client_token
+from sandbox_wire import OFFICE, Api, client_token
 
 from sandbox.process import SandboxProcess
 
@@ -27,7 +27,7 @@ def test_sigterm_during_writes_loses_nothing_acknowledged(tmp_path):
         with httpx.Client(base_url=proc.url, timeout=10) as http:
             while not stop.is_set():
                 body = {"0": {"json": {"transactionId": str(uuid.uuid4()), "type": "birth",
-                                       "createdAtLocation": "office"}}}
+                                       "createdAtLocation": OFFICE}}}
                 try:
                     response = http.post("/events/event.create?batch=1", json=body,
                                          headers={"Authorization": f"Bearer {token}"})
@@ -40,7 +40,8 @@ def test_sigterm_during_writes_loses_nothing_acknowledged(tmp_path):
     threads = [threading.Thread(target=writer) for _ in range(8)]
     for thread in threads:
         thread.start()
-    while len(acknowledged) < 50:
+    deadline = time.monotonic() + 60
+    while len(acknowledged) < 50 and time.monotonic() < deadline:
         time.sleep(0.01)
     proc.terminate()
     code = proc.wait(timeout=20)
@@ -49,9 +50,9 @@ def test_sigterm_during_writes_loses_nothing_acknowledged(tmp_path):
         thread.join(timeout=20)
     proc.stop()
     assert code == 0
-    assert len(acknowledged) >= 50
+    assert len(acknowledged) >= 50, f"only {len(acknowledged)} creates were acknowledged within 60 s"
     with SandboxProcess(db) as again:
         api = Api(again.url, client_token(again.url))
-        assert api.search([], limit=1)["total"] >= len(acknowledged)
+        # CREATED records are not indexed for search (as in OpenCRVS), so each one is read back by id.
         for event_id in acknowledged:
             assert api.call("event.get", {"eventId": event_id})["id"] == event_id

@@ -1,4 +1,4 @@
-"""A real sandbox server process (API plus web client at `/`) for the web client tests."""
+"""A real sandbox server process for the web client tests; the web client is on its register host."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ BROKEN_PROCEDURE = "event.actions.printCertificate.request"
 
 @pytest.fixture(scope="module")
 def sandbox_url() -> Iterator[str]:
-    """Base URL of a fresh sandbox on a free loopback port, stopped after the module."""
-    with SandboxProcess(error_rate={BROKEN_PROCEDURE: 1.0}) as sandbox:
-        yield sandbox.url
+    """The register host of a fresh sandbox on free loopback ports, stopped after the module.
+
+    The login rate limit is off: every test logs the same few users in.
+    """
+    with SandboxProcess(error_rate={BROKEN_PROCEDURE: 1.0}, auth_rate_limit=0) as sandbox:
+        yield sandbox.register_url

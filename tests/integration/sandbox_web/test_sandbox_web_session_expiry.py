@@ -21,7 +21,7 @@ TOKEN_TTL_SECONDS = 3
 @pytest.fixture(scope="module")
 def short_token_sandbox_url() -> Iterator[str]:
     with SandboxProcess(token_ttl=TOKEN_TTL_SECONDS) as sandbox:
-        yield sandbox.url
+        yield sandbox.register_url
 
 
 def test_an_expired_token_sends_the_user_back_to_login(short_token_sandbox_url: str):

@@ -49,3 +49,31 @@ def test_unwrap_rest_error_carries_fields():
 def test_plain_text_500_is_server_error():
     with pytest.raises(ServerError):
         wire.unwrap_trpc("event.search", 502, "Bad Gateway")
+
+
+def test_validation_error_fields_come_from_opencrvs_message():
+    message = json.dumps([{"message": "Required", "id": "mother.address", "value": None},
+                          {"message": "Invalid", "id": "child.dob", "value": "x"}])
+    body = json.dumps([{"error": {"json": {"message": message, "code": -32600,
+                                           "data": {"code": "BAD_REQUEST", "httpStatus": 400}}}}])
+    with pytest.raises(BadRequest) as info:
+        wire.unwrap_trpc("event.actions.declare.request", 400, body)
+    assert info.value.fields == ("mother.address", "child.dob")
+    assert wire.validation_fields("Field with id foo not found") == ()
+
+
+def test_402_is_rate_limited():
+    from crvs_client import RateLimited
+
+    with pytest.raises(RateLimited):
+        wire.unwrap_rest("auth.authenticate", 402, json.dumps({"message": "Too many requests"}))
+
+
+def test_multipart_body_names_file_and_transaction():
+    from crvs_client.client import multipart
+
+    body, ctype = multipart({"transactionId": "t1"}, "file", "s.png", b"\x89PNG", "image/png")
+    boundary = ctype.split("boundary=")[1]
+    assert ctype.startswith("multipart/form-data; boundary=")
+    assert body.count(f"--{boundary}".encode()) == 3 and body.endswith(f"--{boundary}--\r\n".encode())
+    assert b'name="transactionId"\r\n\r\nt1' in body and b'filename="s.png"' in body and b"\x89PNG" in body

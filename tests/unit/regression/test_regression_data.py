@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from crvs_client import SyntheticFactory
+from crvs_client import Locations, Place, SyntheticFactory
 from regression.data import Declarations, unique_tag
 
 pytestmark = pytest.mark.unit
+
+PLACES = Locations(Place("o", "Office"), Place("hf", "Hospital"), Place("a", "Area"))
 
 
 def test_tags_differ_between_tests_and_runs_and_are_letters():
@@ -16,7 +18,7 @@ def test_tags_differ_between_tests_and_runs_and_are_letters():
 
 
 def test_every_surname_carries_the_tag_and_repeats_differ():
-    decl = Declarations(SyntheticFactory(1), "qzkvmrta")
+    decl = Declarations(SyntheticFactory(1, locations=PLACES), "qzkvmrta")
     first, second = decl.birth(), decl.birth()
     assert first["child.name"]["surname"].endswith("qzkvmrta")
     assert first["mother.name"]["surname"].endswith("qzkvmrta")
@@ -26,7 +28,7 @@ def test_every_surname_carries_the_tag_and_repeats_differ():
 
 
 def test_overrides_use_double_underscore_and_are_not_tagged():
-    decl = Declarations(SyntheticFactory(1), "tag")
+    decl = Declarations(SyntheticFactory(1, locations=PLACES), "tag")
     death = decl.death(eventDetails__date="2024-01-02", deceased__name={"firstname": "A", "surname": "B"})
     assert death["eventDetails.date"] == "2024-01-02"
     assert death["deceased.name"] == {"firstname": "A", "surname": "B"}

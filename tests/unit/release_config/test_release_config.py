@@ -22,11 +22,14 @@ branch = "release/v{version}"
 tag = "v{version}"
 convention = "conventional"           # Conventional Commits drive --bump auto
 
-[targets.staging]
-url = "http://127.0.0.1:7070"
-client_id = "release-gate"            # secrets come from env vars, named here:
+[targets.staging]                     # a deployment: three hosts, an identity probe, users by role
+gateway = "http://127.0.0.1:7070"     # tRPC /events, /auth, /upload
+register = "http://127.0.0.1:7071"    # REST /api/events (optional)
+identity = { header = "X-Version", path = "/ping" }
+client_id = "6f1c2f0e-3b7a-4c8d-9e2f-1a2b3c4d5e6f"   # a system client (UUID); secrets come from env vars:
 client_secret_env = "CRVS_STAGING_SECRET"
-deploy = "scripts/deploy-staging {version} {commit}"   # optional
+users = { local_registrar = { username = "k.mweene", password_env = "CRVS_REGISTRAR_PASSWORD" } }
+deploy = "scripts/deploy-staging {version} {commit}"   # optional; only declared variables
 
 [gates.regression]
 kind = "pytest"
@@ -85,7 +88,9 @@ def test_design_example_loads(tmp_path):
     assert config.release.production_branch == "production" and config.release.remote is None
     assert list(config.gates) == ["regression", "load", "qa", "change-board", "acceptance"]
     staging = config.targets["staging"]
-    assert staging.url == "http://127.0.0.1:7070" and staging.client_secret_env == "CRVS_STAGING_SECRET"
+    assert staging.gateway == "http://127.0.0.1:7070" and staging.register == "http://127.0.0.1:7071"
+    assert staging.client_secret_env == "CRVS_STAGING_SECRET" and staging.identity.kind == "header"
+    assert staging.users["local_registrar"][0].username == "k.mweene"
     assert staging.client_secret({"CRVS_STAGING_SECRET": "s3"}) == "s3"
     assert staging.client_secret({}) is None
     load = config.gates["load"]
@@ -133,6 +138,7 @@ def test_config_hash_changes_with_any_option(tmp_path):
         (("gates", "load", "baseline", "confidence"), 1, "gates.load.baseline.confidence", "between 0 and 1"),
         (("gates", "load", "baseline", "mode"), "both", "gates.load.baseline.mode", '"ab" or "evidence"'),
         (("gates", "load", "usres"), 3, "gates.load.usres", "did you mean 'users'"),
+        (("gates", "load", "allow_non_loopback"), "yes", "gates.load.allow_non_loopback", "true or false"),
         (("gates", "load", "kind"), "lucust", "gates.load.kind", "did you mean 'locust'"),
         (("gates", "regression", "target"), "prod", "gates.regression.target", "[targets]"),
         (("gates", "regression", "paths"), "tests", "gates.regression.paths", "list of non-empty strings"),
@@ -149,8 +155,32 @@ def test_config_hash_changes_with_any_option(tmp_path):
         (("gates", "acceptance", "items"), [{"id": "AC-1"}], "gates.acceptance.items[0].text", "non-empty string"),
         (("roles", "qa-lead"), ["not-an-email"], "roles.qa-lead[0]", "email address"),
         (("roles", "qa-lead"), "qa@example.org", "roles.qa-lead", "list of email addresses"),
-        (("targets", "staging", "url"), "ftp://x", "targets.staging.url", "http:// or https:// URL"),
-        (("targets", "staging", "url"), DELETE, "targets.staging.url", "required"),
+        (("targets", "staging", "gateway"), "ftp://x", "targets.staging.gateway", "http:// or https:// URL"),
+        (("targets", "staging", "gateway"), DELETE, "targets.staging.gateway", "required"),
+        (("targets", "staging", "url"), "http://127.0.0.1:7070", "targets.staging.url", "use gateway"),
+        (("targets", "staging", "client_id"), "release-gate", "targets.staging.client_id", "a UUID"),
+        (("targets", "staging", "client_secret_env"), DELETE, "targets.staging.client_secret_env",
+         "required with client_id"),
+        (("targets", "staging", "users"), {"registrar": {"username": "k.mweene", "password_env": "P"}},
+         "targets.staging.users.registrar", "unknown role (did you mean 'local_registrar'?)"),
+        (("targets", "staging", "users"), {"local_registrar": {"username": "k.mweene"}},
+         "targets.staging.users.local_registrar.password_env", "required"),
+        (("targets", "staging", "users"), {"local_registrar": [{"username": "a", "password_env": "P"},
+                                                               {"username": "b", "password_env": "not a var"}]},
+         "targets.staging.users.local_registrar[1].password_env", "environment variable"),
+        (("targets", "staging", "users"), {"local_registrar": {"username": "a", "password": "test"}},
+         "targets.staging.users.local_registrar.password", "literal passwords are not allowed"),
+        (("targets", "staging", "two_fa"), True, "targets.staging.login_code_env", "required when two_fa = true"),
+        (("targets", "staging", "two_fa"), "yes", "targets.staging.two_fa", "true or false"),
+        (("targets", "staging", "identity"), {"header": "X-Version", "json": "/x"}, "targets.staging.identity",
+         "exactly one of"),
+        (("targets", "staging", "identity"), {"json": "/version", "path": "/x"}, "targets.staging.identity.path",
+         "expected only json, key, timeout_s"),
+        (("targets", "staging", "identity"), {"header": "X-Version", "path": "ping"},
+         "targets.staging.identity.path", 'starting with "/"'),
+        (("targets", "staging", "locations"), {"hospital": "Klow Village Hospital"},
+         "targets.staging.locations.hospital", "expected one of administrative_area, health_facility"),
+        (("targets", "staging", "register"), "gateway.example.org", "targets.staging.register", "URL"),
         (("targets", "staging", "client_secret_env"), "not a var", "targets.staging.client_secret_env",
          "environment variable"),
         (("release", "tag"), "release", "release.tag", "{version}"),
@@ -211,7 +241,7 @@ def test_find_config_walks_up_to_git_root(tmp_path):
 def test_criteria_gate_may_name_who_attests(tmp_path):
     from release.config import parse_config
 
-    data = {"targets": {"staging": {"url": "http://127.0.0.1:7070"}},
+    data = {"targets": {"staging": {"gateway": "http://127.0.0.1:7070"}},
             "gates": {"acceptance": {"kind": "criteria", "role": "qa-lead",
                                      "items": [{"id": "AC-1", "text": "t"}]}},
             "roles": {"qa-lead": ["qa@example.org"]}}
@@ -219,3 +249,81 @@ def test_criteria_gate_may_name_who_attests(tmp_path):
     data["gates"]["acceptance"]["role"] = "nobody"
     with pytest.raises(ConfigError, match=r"gates\.acceptance\.role"):
         parse_config(data, tmp_path / "release.toml")
+
+
+# ------------------------------------------------------------------------------------------- targets
+
+
+def _target(tmp_path, table):
+    doc = copy.deepcopy(BASE)
+    doc["targets"]["staging"] = table
+    return load_config(_write(tmp_path, doc)).targets["staging"]
+
+
+FARAJALAND = {
+    "gateway": "https://gateway.qa.example.org", "register": "https://register.qa.example.org",
+    "config": "https://countryconfig.qa.example.org",
+    "client_id": "6F1C2F0E-3B7A-4C8D-9E2F-1A2B3C4D5E6F", "client_secret_env": "CRVS_QA_CLIENT_SECRET",
+    "client_scopes": ["record.create", "record.search"],
+    "users": {"hospital_clerk": {"username": "k.bwalya", "password_env": "CRVS_QA_CLERK_PASSWORD"},
+              "local_registrar": [{"username": "k.mweene", "password_env": "CRVS_QA_REGISTRAR_PASSWORD"},
+                                  {"username": "k.mwale", "password_env": "CRVS_QA_REGISTRAR2_PASSWORD"}]},
+    "two_fa": True, "login_code_env": "CRVS_QA_LOGIN_CODE",
+    "locations": {"health_facility": "Klow Village Hospital"},
+}
+
+
+def test_profile_is_the_wire_contract_hand_over_with_env_var_names_only(tmp_path):
+    profile = _target(tmp_path, FARAJALAND).profile()
+    assert profile == {
+        "name": "staging", "gateway": "https://gateway.qa.example.org",
+        "register": "https://register.qa.example.org", "config": "https://countryconfig.qa.example.org",
+        "identity": {"header": "X-Version", "path": "/ping"},
+        "client": {"id": "6F1C2F0E-3B7A-4C8D-9E2F-1A2B3C4D5E6F", "secret_env": "CRVS_QA_CLIENT_SECRET",
+                   "scopes": ["record.create", "record.search"]},
+        "users": {"hospital_clerk": [{"username": "k.bwalya", "password_env": "CRVS_QA_CLERK_PASSWORD"}],
+                  "local_registrar": [{"username": "k.mweene", "password_env": "CRVS_QA_REGISTRAR_PASSWORD"},
+                                      {"username": "k.mwale", "password_env": "CRVS_QA_REGISTRAR2_PASSWORD"}]},
+        "two_fa": True, "login_code_env": "CRVS_QA_LOGIN_CODE",
+        "locations": {"office": None, "health_facility": "Klow Village Hospital", "administrative_area": None},
+    }
+
+
+@pytest.mark.parametrize(("identity", "expected"), [
+    ({"json": "https://countryconfig.qa.example.org/version", "key": "build.version"},
+     {"json": "https://countryconfig.qa.example.org/version", "key": "build.version"}),
+    ({"json": "/api/build"}, {"json": "/api/build", "key": "version"}),
+    ({"command": "scripts/which-build qa"}, {"command": "scripts/which-build qa"}),
+    ({"header": "X-Build", "path": "/health"}, {"header": "X-Build", "path": "/health"}),
+])
+def test_identity_specs(tmp_path, identity, expected):
+    assert _target(tmp_path, {**FARAJALAND, "identity": identity}).profile()["identity"] == expected
+
+
+def test_missing_secret_names_the_file_and_key_only_when_asked(tmp_path):
+    target = _target(tmp_path, FARAJALAND)  # loading never needs the secrets (release version works without)
+    env = {"CRVS_QA_CLIENT_SECRET": "s", "CRVS_QA_CLERK_PASSWORD": "p", "CRVS_QA_REGISTRAR_PASSWORD": "p",
+           "CRVS_QA_LOGIN_CODE": "123456"}
+    with pytest.raises(ConfigError) as info:
+        target.require_secrets(env)
+    assert info.value.path.endswith("release.toml")
+    assert info.value.key == "targets.staging.users.local_registrar[1].password_env"
+    assert "CRVS_QA_REGISTRAR2_PASSWORD" in info.value.expected and info.value.exit_code == 2
+    target.require_secrets({**env, "CRVS_QA_REGISTRAR2_PASSWORD": "p"})
+    with pytest.raises(ConfigError) as info:
+        target.require_secrets({})
+    assert info.value.key == "targets.staging.client_secret_env"
+    assert "also unset: CRVS_QA_CLERK_PASSWORD, CRVS_QA_LOGIN_CODE, CRVS_QA_REGISTRAR2_PASSWORD" in info.value.expected
+
+
+def test_a_change_to_the_deployment_changes_the_gate_hash_but_not_a_secret_env_name(tmp_path):
+    def load_hash(table):
+        doc = copy.deepcopy(BASE)
+        doc["targets"]["staging"] = table
+        return load_config(_write(tmp_path, doc)).gates["load"].config_hash()
+
+    base = load_hash(FARAJALAND)
+    assert load_hash({**FARAJALAND, "register": "https://register2.qa.example.org"}) != base
+    assert load_hash({**FARAJALAND, "users": {"hospital_clerk": {"username": "x.y",
+                                                                 "password_env": "CRVS_QA_CLERK_PASSWORD"}}}) != base
+    assert load_hash({**FARAJALAND, "client_secret_env": "OTHER_SECRET"}) == base

@@ -34,3 +34,7 @@ def test_bare_plus_latency_applies_to_every_procedure():
 def test_bad_fault_values_are_refused(kwargs, message):
     with pytest.raises(FaultConfigError, match=message):
         build_faults(env={}, **kwargs)
+
+
+def test_stuck_requested_is_a_known_defect():
+    assert build_faults(defects=["stuck-requested"], env={}).has("stuck-requested")

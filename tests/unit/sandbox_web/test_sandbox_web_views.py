@@ -5,21 +5,28 @@ from __future__ import annotations
 import pytest
 
 from sandbox.web import forms
-from sandbox.web.records import User, index_row, record_view
+from sandbox.web.records import User, has_scope, index_row, parse_scope, record_view
 
 pytestmark = pytest.mark.unit
 
 REGISTRAR = User("u-reg", "k.mweene", "LOCAL_REGISTRAR",
-                 frozenset({"record.read", "record.assign", "record.register", "record.print-certificate"}))
-FIELD_AGENT = User("u-fa", "k.bwalya", "FIELD_AGENT", frozenset({"record.read", "record.declare"}))
+                 frozenset({"type=record.read&placeOfEvent=administrativeArea",
+                            "type=record.register&placeOfEvent=administrativeArea",
+                            "type=record.print-certified-copies&registeredIn=administrativeArea"}))
+AGENT = User("u-agent", "f.katongo", "REGISTRATION_AGENT",
+             frozenset({"type=record.declare&placeOfEvent=administrativeArea",
+                        "type=record.custom-action&event=birth&customActionTypes=VALIDATE_DECLARATION,ESCALATE"}))
+CLERK = User("u-fa", "k.bwalya", "HOSPITAL_CLERK",
+             frozenset({"type=record.read&placeOfEvent=location", "type=record.declare&placeOfEvent=location"}))
+FIELD_AGENT = CLERK
 BIRTH = {"child.name": {"firstname": "Chipo", "surname": "Banda"}, "child.gender": "female",
          "child.dob": "2024-01-02", "mother.name": {"firstname": "Mwila", "surname": "Banda"},
          "informant.relation": "MOTHER"}
 
 
-def action(kind: str, by: str = "u-fa", **extra: object) -> dict[str, object]:
+def action(kind: str, by: str = "u-fa", role: str = "HOSPITAL_CLERK", **extra: object) -> dict[str, object]:
     return {"id": kind, "type": kind, "status": "Accepted", "createdAt": "2024-01-03T10:00:00Z",
-            "createdBy": by, "createdByRole": "FIELD_AGENT", **extra}
+            "createdBy": by, "createdByRole": role, **extra}
 
 
 def document(*actions: dict[str, object]) -> dict[str, object]:
@@ -33,8 +40,10 @@ def document(*actions: dict[str, object]) -> dict[str, object]:
     ([action("CREATE"), action("ASSIGN", assignedTo="u-reg"), action("DECLARE", declaration=BIRTH)], "DECLARED", None),
     ([action("CREATE"), action("ASSIGN", assignedTo="u-reg"), action("DECLARE", declaration=BIRTH, keepAssignment=True)],
      "DECLARED", "u-reg"),
-    ([action("CREATE"), action("NOTIFY", declaration=BIRTH), action("VALIDATE")], "DECLARED", None),
-    ([action("CREATE"), action("NOTIFY", declaration={"child.dob": "2024-01-02"}), action("VALIDATE")], "NOTIFIED", None),
+    ([action("CREATE"), action("NOTIFY", declaration=BIRTH)], "NOTIFIED", None),
+    ([action("CREATE"), {**action("DECLARE", declaration=BIRTH), "status": "Requested", "id": "r1"}], "CREATED", None),
+    ([action("CREATE"), {**action("DECLARE", declaration=BIRTH), "status": "Requested", "id": "r1"},
+      {**action("DECLARE"), "id": "a1", "declaration": {}, "originalActionId": "r1"}], "DECLARED", None),
     ([action("CREATE"), action("DECLARE", declaration=BIRTH), action("REGISTER", registrationNumber="R1")], "REGISTERED", None),
     ([action("CREATE"), action("ARCHIVE")], "ARCHIVED", None),
     ([action("CREATE"), {**action("DECLARE", declaration=BIRTH), "status": "Rejected"}], "CREATED", None),
@@ -44,36 +53,79 @@ def test_status_and_assignment_follow_the_actions(actions, status, assigned):
     assert (view.status, view.assigned_to) == (status, assigned)
 
 
-def test_registrar_may_register_a_declared_record_but_a_field_agent_may_not():
-    doc = document(action("CREATE"), action("DECLARE", declaration=BIRTH))
-    assert record_view(doc, REGISTRAR).can_register
-    agent = record_view(doc, FIELD_AGENT)
-    assert not (agent.can_register or agent.can_assign or agent.can_print)
+def _assigned_to(user: User) -> dict[str, object]:
+    return action("ASSIGN", by=user.user_id, role=user.role, assignedTo=user.user_id)
+
+
+def test_registrar_registers_only_a_validated_declaration_assigned_to_them():
+    clerk_declared = [action("CREATE"), action("DECLARE", declaration=BIRTH)]
+    unassigned = record_view(document(*clerk_declared), REGISTRAR)
+    assert unassigned.can_assign and not unassigned.can_register
+    assigned = record_view(document(*clerk_declared, _assigned_to(REGISTRAR)), REGISTRAR)
+    assert not assigned.can_register and not assigned.can_assign, "a clerk's declaration is not validated"
+    validated = document(*clerk_declared, _assigned_to(AGENT),
+                         action("CUSTOM", by="u-agent", role="REGISTRATION_AGENT",
+                                customActionType="VALIDATE_DECLARATION"), _assigned_to(REGISTRAR))
+    view = record_view(validated, REGISTRAR)
+    assert view.can_register and "validated" in view.flags
+    agent_declared = document(action("CREATE"), action("DECLARE", by="u-agent", role="REGISTRATION_AGENT",
+                                                       declaration=BIRTH), _assigned_to(REGISTRAR))
+    assert record_view(agent_declared, REGISTRAR).can_register
+    clerk = record_view(document(*clerk_declared, _assigned_to(CLERK)), CLERK)
+    assert not (clerk.can_register or clerk.can_print or clerk.can_validate)
+
+
+def test_registration_agent_may_validate_what_is_assigned_to_them():
+    doc = document(action("CREATE"), action("DECLARE", declaration=BIRTH), _assigned_to(AGENT))
+    assert record_view(doc, AGENT).can_validate and not record_view(doc, AGENT).can_register
 
 
 def test_register_is_hidden_when_somebody_else_holds_the_record():
-    doc = document(action("CREATE"), action("DECLARE", declaration=BIRTH), action("ASSIGN", assignedTo="u-other"))
-    assert not record_view(doc, REGISTRAR).can_register
-
-
-def test_registered_record_shows_number_history_and_print():
-    doc = document(action("CREATE"), action("DECLARE", declaration=BIRTH),
-                   action("REGISTER", by="u-reg", registrationNumber="2024BR0001"))
+    doc = document(action("CREATE"), action("DECLARE", declaration=BIRTH, by="u-agent", role="REGISTRATION_AGENT"),
+                   action("ASSIGN", assignedTo="u-other"))
     view = record_view(doc, REGISTRAR)
+    assert not view.can_register and not view.can_assign
+
+
+def test_registered_record_shows_number_history_and_print_needs_a_new_assign():
+    registered = [action("CREATE"), action("DECLARE", declaration=BIRTH, by="u-agent", role="REGISTRATION_AGENT"),
+                  _assigned_to(REGISTRAR),
+                  action("REGISTER", by="u-reg", role="LOCAL_REGISTRAR", registrationNumber="2024BR0001"),
+                  action("UNASSIGN", by="u-reg", role="LOCAL_REGISTRAR")]
+    view = record_view(document(*registered), REGISTRAR)
     assert (view.registration_number, view.subject_name, view.can_print, view.can_register) == (
-        "2024BR0001", "Chipo Banda", True, False)
-    assert [row.action for row in view.history] == ["CREATE", "DECLARE", "REGISTER"]
-    assert view.history[2].actor == "u-reg (FIELD_AGENT)"
-    assert "2024BR0001" in view.history[2].detail
+        "2024BR0001", "Chipo Banda", False, False)
+    assert view.can_assign
+    assert [row.action for row in view.history] == ["CREATE", "DECLARE", "ASSIGN", "REGISTER", "UNASSIGN"]
+    assert view.history[3].actor == "u-reg (LOCAL_REGISTRAR)" and "2024BR0001" in view.history[3].detail
+    assert record_view(document(*registered, _assigned_to(REGISTRAR)), REGISTRAR).can_print
 
 
-def test_birth_form_becomes_the_contract_declaration_and_blank_fields_are_left_out():
+def test_scopes_are_read_in_opencrvs_encoding():
+    assert parse_scope("type=record.custom-action&event=birth&customActionTypes=A,B") == (
+        "record.custom-action", {"event": ("birth",), "customActionTypes": ("A", "B")})
+    assert has_scope(AGENT.scopes, "record.custom-action", event_type="birth", custom_action="VALIDATE_DECLARATION")
+    assert not has_scope(AGENT.scopes, "record.custom-action", event_type="death", custom_action="ESCALATE")
+    assert not has_scope(AGENT.scopes, "record.register")
+
+
+def test_birth_form_becomes_a_farajaland_declaration_and_blank_fields_are_left_out():
     values = forms.birth_form_values({"child_firstname": " Chipo ", "child_surname": "Banda", "child_gender": "female",
                                       "child_dob": "2024-01-02", "mother_firstname": "Mwila",
-                                      "mother_surname": "Banda", "informant_relation": "MOTHER"})
-    assert forms.birth_declaration(values) == BIRTH
-    assert forms.birth_declaration({**values, "child_dob": "", "child_gender": ""}).keys() == {
-        "child.name", "mother.name", "informant.relation"}
+                                      "mother_surname": "Banda", "informant_relation": "MOTHER"},
+                                     {"child_birth_location": "hf-1", "mother_area": "area-1"})
+    declaration = forms.birth_declaration(values)
+    assert {k: declaration[k] for k in BIRTH} == BIRTH
+    assert declaration["child.placeOfBirth"] == "HEALTH_FACILITY" and declaration["child.birthLocation"] == "hf-1"
+    assert declaration["mother.address"] == {"country": "FAR", "addressType": "DOMESTIC", "administrativeArea": "area-1"}
+    assert declaration["mother.dobUnknown"] is True and declaration["mother.age"]["age"] == 30
+    assert declaration["father.detailsNotAvailable"] is True and declaration["father.reason"]
+    assert declaration["informant.email"].endswith("@example.org")
+    with_dob = forms.birth_declaration({**values, "mother_dob": "1990-01-01"})
+    assert with_dob["mother.dob"] == "1990-01-01" and "mother.age" not in with_dob
+    blank = forms.birth_declaration({**values, "child_dob": "", "child_gender": ""})
+    assert "child.dob" not in blank and "child.gender" not in blank
+    assert "father.detailsNotAvailable" not in forms.birth_declaration({**values, "informant_relation": "FATHER"})
 
 
 def test_field_errors_name_the_field_in_the_users_words():
