@@ -36,7 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sandbox import locations
 from sandbox.auth import INVALID_GRANT, Auth, AuthFailure, Principal, TokenRejected, boom
 from sandbox.domain import ActionType
-from sandbox.errors import ApiError, BadRequest, InjectedFault, NotFound
+from sandbox.errors import ApiError, BadRequest, InjectedFault, InputInvalid, NotFound
 from sandbox.faults import Faults
 from sandbox.service import RecordService
 from sandbox.settings import Settings
@@ -67,6 +67,10 @@ def _action(kind: ActionType) -> Handler:
 
 def _custom_action(svc: RecordService, who: Principal, data: Any) -> Any:
     return svc.custom_action(who, data)
+
+
+def _create_and_notify(svc: RecordService, who: Principal, data: Any) -> Any:
+    return svc.create_and_notify(who, data)
 
 
 def _mapping_input(data: Any, keys: dict[str, type | tuple[type, ...]], where: str) -> dict[str, Any]:
@@ -118,6 +122,7 @@ PROCEDURES: dict[str, Procedure] = {
     "event.get": Procedure(True, lambda svc, who, data: svc.get_event(who, data)),
     "event.search": Procedure(True, lambda svc, who, data: svc.search(who, data)),
     "event.actions.notify.request": Procedure(False, _action(ActionType.NOTIFY)),
+    "event.actions.createAndNotify.request": Procedure(False, _create_and_notify),
     "event.actions.declare.request": Procedure(False, _action(ActionType.DECLARE)),
     "event.actions.register.request": Procedure(False, _action(ActionType.REGISTER)),
     "event.actions.reject.request": Procedure(False, _action(ActionType.REJECT)),
@@ -138,11 +143,15 @@ def trpc_error(exc: ApiError, path: str) -> dict[str, Any]:
 
 
 def rest_error(exc: ApiError, path: str | None) -> JSONResponse:
-    """trpc-to-openapi's error body: the tRPC error shape with `code` as the string code."""
+    """trpc-to-openapi's error body (3.2.0, src/adapters/node-http/core.ts): the tRPC error shape with `code` as
+    the string code; a zod input error is 'Input validation failed' with the zod `issues`."""
     data: dict[str, Any] = {"code": exc.code, "httpStatus": exc.http_status}
     if path:
         data["path"] = path
-    return JSONResponse({"message": exc.message, "code": exc.code, "data": data}, status_code=exc.http_status)
+    body: dict[str, Any] = {"message": exc.message, "code": exc.code, "data": data}
+    if isinstance(exc, InputInvalid):
+        body.update(message="Input validation failed", issues=exc.issues)
+    return JSONResponse(body, status_code=exc.http_status)
 
 
 def boom_response(status: int, error: str, message: str, *, gateway_own: bool = False) -> JSONResponse:
@@ -277,6 +286,8 @@ class Api:
                 route = ("event.create", PROCEDURES["event.create"].handler, await self._rest_body(request))
             elif parts == ["events", "search"] and method == "POST":
                 route = ("event.search", PROCEDURES["event.search"].handler, await self._rest_body(request))
+            elif parts == ["events", "notify"] and method == "POST":
+                route = ("event.actions.createAndNotify.request", _create_and_notify, await self._rest_body(request))
             elif len(parts) == 2 and parts[0] == "events" and method == "GET":
                 route = ("event.get", PROCEDURES["event.get"].handler, {"eventId": parts[1]})
             elif len(parts) == 3 and parts[0] == "events" and parts[2] == "notify" and method == "POST":
@@ -332,10 +343,13 @@ class Api:
         file, transaction_id = form.get("file"), form.get("transactionId")
         if not isinstance(file, UploadFile) or not file.filename or not isinstance(transaction_id, str):
             return boom_response(400, "Bad Request", "Invalid payload")
+        directory = form.get("path") or ""  # the optional folder of fileUploadHandler's payload
+        if not isinstance(directory, str):
+            return boom_response(400, "Bad Request", "Invalid payload")
         data, filename = await file.read(), file.filename
         try:
             path = await self._call("upload", lambda svc, who, _d: svc.upload(
-                who, transaction_id, filename, file.content_type or "application/octet-stream", data),
+                who, transaction_id, filename, file.content_type or "application/octet-stream", data, directory),
                 principal, None)
         except ApiError as exc:
             return boom_response(exc.http_status, exc.code.replace("_", " ").title(), exc.message)

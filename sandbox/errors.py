@@ -26,6 +26,19 @@ class BadRequest(ApiError):
     code, http_status, rpc_code = "BAD_REQUEST", 400, -32600
 
 
+class InputInvalid(BadRequest):
+    """The input fails the procedure's zod schema: tRPC wraps the ZodError, whose message is its issues as JSON.
+
+    zod v4's ZodError message is `JSON.stringify(issues, null, 2)`; over REST, trpc-to-openapi 3.2.0
+    (src/adapters/node-http/core.ts) answers such an error as 'Input validation failed' with the `issues` list.
+    """
+
+    def __init__(self, issues: Sequence[Mapping[str, Any]]) -> None:
+        self.issues = [dict(issue) for issue in issues]
+        super().__init__(json.dumps(self.issues, ensure_ascii=False, indent=2),
+                         fields=[".".join(str(p) for p in issue.get("path", ())) for issue in self.issues])
+
+
 class ValidationFailed(BadRequest):
     """Declaration or annotation fields fail the form: the message is a JSON list of {message, id, value}.
 
@@ -35,7 +48,9 @@ class ValidationFailed(BadRequest):
 
     def __init__(self, issues: Sequence[Mapping[str, Any]]) -> None:
         self.issues = [dict(issue) for issue in issues]
-        super().__init__(json.dumps(self.issues, ensure_ascii=False, default=str),
+        # JSON.stringify: compact, and a `value` that is undefined (a missing field) is left out.
+        wire = [{k: v for k, v in issue.items() if k != "value" or v is not None} for issue in self.issues]
+        super().__init__(json.dumps(wire, ensure_ascii=False, separators=(",", ":"), default=str),
                          fields=[str(issue.get("id")) for issue in self.issues])
 
 

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sandbox import locations
+from sandbox.domain import parse_date
 
 # errorMessages (packages/commons/src/conditionals/validate.ts)
 REQUIRED = "Required"
@@ -119,13 +121,7 @@ def _or(*conds: Condition) -> Condition:
     return lambda form, ctx: any(c(form, ctx) for c in conds)
 
 
-def _date(value: Any) -> dt.date | None:
-    if not isinstance(value, str) or len(value) != 10 or value[4] != "-" or value[7] != "-":
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        return None
+_date = parse_date  # one reading of a YYYY-MM-DD date, shared with the domain
 
 
 def _late(field_id: str, days: int) -> Condition:
@@ -166,10 +162,25 @@ def _after_field(other: str, message: str, *, unless: str | None = None) -> Chec
 _NID = re.compile(r"^[0-9]{10}$")
 _PHONE = re.compile(r"^0(7|9)[0-9]{8}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_ENGLISH_NAME = re.compile(r"^[A-Za-z0-9'\- ]*$")  # isValidEnglishName, farajaland validators.ts
+# isValidEnglishName (core packages/commons/src/conditionals/conditionals.ts; farajaland validators.ts uses it):
+# space-separated words of \p{Script=Latin} letters, digits and ' . -, each with at most one "(...)" group.
+_NAME_WORD = re.compile(r"a*(\(a+\))?a*")
+_NAME_PUNCTUATION = frozenset("0123456789'.-")
 _NAME_MESSAGE = ("Input contains invalid characters. Please use only letters (a-z, A-Z), numbers (0-9), "
                  "hyphens (-) and apostrophes(')")
 _MAX_NAME_LENGTH = 32
+
+
+def _latin_letter(char: str) -> bool:
+    """A letter of the Latin script; Python's `re` has no \\p{Script=Latin}, so the Unicode name says it (the few
+    Latin-script letters whose name lacks LATIN, such as modifier letters, are refused)."""
+    return unicodedata.category(char).startswith("L") and "LATIN" in unicodedata.name(char, "").split()
+
+
+def valid_english_name(value: str) -> bool:
+    """isValidEnglishName's pattern: e.g. "Zoë O'Brien-Nkosi" and "Ana (Nana)" pass; Cyrillic, "_" and "()" fail."""
+    shape = "".join("a" if c in _NAME_PUNCTUATION or _latin_letter(c) else c if c in "() " else "!" for c in value)
+    return all(_NAME_WORD.fullmatch(word) for word in shape.split(" "))
 
 
 def _nid_check(value: Any, _form: Form, _ctx: Context) -> str | None:
@@ -216,7 +227,7 @@ def _structural(spec: FormField, value: Any, ctx: Context) -> str | None:
                                   str(value.get("surname") or "").strip()):
             return REQUIRED
         parts = [str(v) for v in value.values() if v]
-        if any(not _ENGLISH_NAME.match(p) or len(p) > _MAX_NAME_LENGTH for p in parts):
+        if any(not valid_english_name(p) or len(p) > _MAX_NAME_LENGTH for p in parts):
             return _NAME_MESSAGE
         return None
     if kind == DATE:

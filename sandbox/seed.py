@@ -216,7 +216,7 @@ def _record(i: int, seed: int, rng: random.Random, pool: NamePool, batch: _Batch
                     "transactionId": f"seed-{seed}-{i}-0", "declaration": {}})
     act("ASSIGN", creator, step=False, assignedTo=creator.id)
     annotation = {"review.comment": "Checked against the notification",
-                  "review.signature": {"path": f"/ocrvs/seed-{seed}-{i}.png", "originalFilename": "signature.png",
+                  "review.signature": {"path": f"seed-{seed}-{i}.png", "originalFilename": "signature.png",
                                        "type": "image/png"}}
     if status is EventStatus.NOTIFIED:
         partial = {k: v for k, v in declaration.items() if not k.startswith("mother.") or rng.random() < 0.5}

@@ -44,7 +44,15 @@ from sandbox.domain import (
     parse_event_type,
     tracking_id_from,
 )
-from sandbox.errors import BadRequest, Conflict, Forbidden, InternalError, NotFound, ValidationFailed
+from sandbox.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InputInvalid,
+    InternalError,
+    NotFound,
+    ValidationFailed,
+)
 from sandbox.faults import Faults
 from sandbox.search import FuzzyCache, parse_search, run_search
 
@@ -53,6 +61,8 @@ if TYPE_CHECKING:
 
 NEW_RECORD_WINDOW = dt.timedelta(minutes=10)  # search-ignores-new-records hides records this young
 _RACY_SLEEP = 0.2  # duplicate-registration-number: read, sleep, write, so concurrent calls collide
+DOCUMENTS_BUCKET = "ocrvs"  # MINIO_BUCKET's default (core packages/documents/src/minio/constants.ts)
+_MAX_UPLOAD_PATH = 200  # the upload table's path column
 _KEEP = "_keepAssignment"  # kept on a Requested action (never served) so a late Accepted knows whether to unassign
 
 # BaseActionInput (packages/commons/src/events/ActionInput.ts) and each action's own keys.
@@ -64,9 +74,13 @@ EXTRA_KEYS: dict[ActionType, frozenset[str]] = {
     ActionType.CUSTOM: frozenset({"customActionType"}), ActionType.ASSIGN: frozenset({"assignedTo"}),
     ActionType.UNASSIGN: frozenset({"assignedTo"}),
 }
-# Inputs parsed with .strict() (the default action procedures and declare); custom/assign/unassign strip instead.
-STRICT = frozenset({ActionType.NOTIFY, ActionType.DECLARE, ActionType.REGISTER, ActionType.REJECT,
-                    ActionType.ARCHIVE, ActionType.PRINT_CERTIFICATE})
+# Inputs parsed with .strict() (getDefaultActionProcedures, router/event/actions/index.ts). declare.ts, custom.ts
+# and the assignment procedures parse their input without it, so zod strips an unknown key there.
+STRICT = frozenset({ActionType.NOTIFY, ActionType.REGISTER, ActionType.REJECT, ActionType.ARCHIVE,
+                    ActionType.PRINT_CERTIFICATE})
+# Procedures without requireLocationForSystemUserAction (actions/declare.ts, actions/custom.ts): a user's
+# createdAtLocation is not refused there, and buildAction (service/events/events.ts) stamps the user's office.
+NO_LOCATION_CHECK = frozenset({ActionType.DECLARE, ActionType.CUSTOM})
 DECLARATION_ACTIONS = frozenset({ActionType.DECLARE, ActionType.REGISTER})
 
 
@@ -76,13 +90,20 @@ def now_iso(now: dt.datetime | None = None) -> str:
     return now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def document_path(path: str) -> str:
+    """The bucket-relative path a file value names: fileExistsHandler (core packages/documents/src/features/
+    uploadDocument/handler.ts) drops a leading `/` and the bucket name, so `/ocrvs/x.png` and `x.png` are one file."""
+    path = path.removeprefix("/")
+    return path.removeprefix(f"{DOCUMENTS_BUCKET}/")
+
+
 def _zod(path: list[str | int], message: str, code: str = "invalid_type", **extra: Any) -> dict[str, Any]:
     return {"code": code, **extra, "path": path, "message": message}
 
 
-def _input_error(*issues: dict[str, Any]) -> BadRequest:
-    """A tRPC input-parse failure: BAD_REQUEST whose message is the zod issues as JSON."""
-    return BadRequest(json.dumps(list(issues)), fields=[".".join(str(p) for p in i["path"]) for i in issues])
+def _input_error(*issues: dict[str, Any]) -> InputInvalid:
+    """A tRPC input-parse failure: BAD_REQUEST carrying the zod issues."""
+    return InputInvalid(issues)
 
 
 def _is_uuid(value: Any) -> bool:
@@ -350,27 +371,31 @@ class RecordService:
 
     # -------------------------------------------------------------------------------------- upload
     def upload(self, principal: Principal, transaction_id: str, filename: str, content_type: str,
-               data: bytes) -> str:
-        """POST /upload: store a file and answer its path; the same transactionId answers the same path."""
+               data: bytes, directory: str = "") -> str:
+        """POST /upload: store a file as `<transactionId>.<extension>` (under `directory` if given) and answer that path.
+
+        core packages/documents/src/features/uploadDocument/handler.ts fileUploadHandler: the extension is what
+        follows the file name's last dot, the path is relative to the bucket, and the same transactionId (and
+        extension) names the same object, so a repeated upload answers the same path and replaces the file.
+        """
         if not isinstance(transaction_id, str) or not transaction_id.strip():
             raise BadRequest("transactionId is required", fields=["transactionId"])
         if not filename or not isinstance(data, bytes | bytearray) or not data:
             raise BadRequest("file is required", fields=["file"])
+        name = f"{transaction_id}.{filename.rsplit('.', 1)[-1]}"
+        path = (directory if directory.endswith("/") else directory + "/") + name if directory else name
+        if len(path) > _MAX_UPLOAD_PATH:
+            raise BadRequest("Invalid payload", fields=["transactionId"])
         with self.store.write() as conn:
-            existing = storage.find_upload(conn, transaction_id, principal.id)
-            if existing is not None:
-                return existing
-            suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
-            path = f"/ocrvs/{uuid.uuid4()}.{''.join(c for c in suffix if c.isalnum())[:10] or 'bin'}"
-            storage.insert_upload(conn, {"path": path, "transaction_id": transaction_id, "created_by": principal.id,
-                                         "filename": filename[:255], "content_type": (content_type or "")[:100],
-                                         "size": len(data), "created_at": now_iso(), "data": bytes(data)})
-            return path
+            storage.store_upload(conn, {"path": path, "transaction_id": transaction_id, "created_by": principal.id,
+                                        "filename": filename[:255], "content_type": (content_type or "")[:100],
+                                        "size": len(data), "created_at": now_iso(), "data": bytes(data)})
+        return path
 
     def file_exists(self, path: str) -> bool:
         """Whether an uploaded file has this path."""
         with self.store.read() as conn:
-            return storage.upload_exists(conn, path)
+            return storage.upload_exists(conn, document_path(path))
 
     # -------------------------------------------------------------------------------------- create
     def create_event(self, principal: Principal, payload: Any) -> dict[str, Any]:
@@ -439,6 +464,42 @@ class RecordService:
                 storage.insert_action(conn, storage.action_row(event_id, position, action, replay))
             storage.replace_flags(conn, event_id, state.flags)
             return event_document(row, history)
+
+    def create_and_notify(self, principal: Principal, payload: Any) -> dict[str, Any]:
+        """event.actions.createAndNotify.request (REST `POST /events/notify`, system clients only): create a record
+        and NOTIFY it in one call (core packages/events/src/router/event/actions/createAndNotify.ts).
+
+        Its input is NotifyActionInput without `eventId` and `type`, plus `eventType` and a required
+        `createdAtLocation`, parsed without `.strict()`. As there, the create step has its own idempotency key
+        `<transactionId>:create` and runs before the notify, so a replay finds the record and its NOTIFY and
+        answers the record as it is.
+        """
+        if not principal.is_system:
+            raise Forbidden("FORBIDDEN")  # systemOnlyProcedure (router/trpc.ts)
+        if not isinstance(payload, Mapping):
+            raise _input_error(_zod([], f"Invalid input: expected object, received {_kind(payload)}"))
+        transaction_id = str(_string(payload, "transactionId"))
+        kind = str(_string(payload, "eventType"))
+        location = payload.get("createdAtLocation")
+        if not _is_uuid(location):
+            raise _input_error(_zod(["createdAtLocation"], "Invalid UUID", code="invalid_format", format="uuid"))
+        notify = {"eventId": "", "transactionId": transaction_id, "type": ActionType.NOTIFY.value,
+                  "createdAtLocation": location, "waitFor": True,
+                  **{k: payload[k] for k in ("declaration", "annotation", "keepAssignment") if k in payload}}
+        self._parse_input(ActionType.NOTIFY, notify)  # the rest of the input schema, before the handler's checks
+        try:
+            event_type = EventType(kind)
+        except ValueError:
+            raise BadRequest(f"No configuration found for event type: {kind}", fields=["eventType"]) from None
+        if not self.faults.has("skip-permission-check") and not (
+                has_scope(principal.scopes, ("record.create",), event_type=event_type.value)
+                and has_scope(principal.scopes, ACTION_SCOPES[ActionType.NOTIFY] or (), event_type=event_type.value)):
+            raise Forbidden("FORBIDDEN")
+        if not locations.location_exists(location):
+            raise BadRequest("createdAtLocation must be a valid location id", fields=["createdAtLocation"])
+        created = self.create_event(principal, {"type": event_type.value, "transactionId": f"{transaction_id}:create",
+                                                "createdAtLocation": location})
+        return self.apply_action(principal, ActionType.NOTIFY, notify, event_id=str(created["id"]))
 
     # -------------------------------------------------------------------------------------- actions
     def custom_action(self, principal: Principal, payload: Any) -> dict[str, Any]:
@@ -561,7 +622,10 @@ class RecordService:
                                   for a in actions):
                 return event_document(row, actions)
             declaration = self._validate(principal, event_type, action_type, state, parsed, conn)
-            location = self._check_location(principal, parsed["createdAtLocation"])
+            if action_type in NO_LOCATION_CHECK and not principal.is_system:
+                location = principal.office_id
+            else:
+                location = self._check_location(principal, parsed["createdAtLocation"])
             custom = parsed.get("customActionType")
             if action_type is ActionType.CUSTOM and custom not in CUSTOM_ACTIONS[event_type]:
                 raise BadRequest(f"Custom action configuration not found with name: {custom}",
@@ -628,7 +692,7 @@ class RecordService:
         # addAction refuses a file value whose path was never uploaded ("File not found: <path>").
         values = [*declaration.values(), *(annotation.values() if action_type is ActionType.DECLARE else ())]
         for path in (p for value in values for p in forms.file_paths(value)):
-            if not storage.upload_exists(conn, path):
+            if not storage.upload_exists(conn, document_path(path)):
                 raise BadRequest(f"File not found: {path}", fields=[path])
         return declaration
 

@@ -145,11 +145,12 @@ SECONDARY_INDEXES: tuple[Index, ...] = (
     # rows (OpenCRVS's OR-ed name `match` yields thousands of candidates on a large database).
     Index("ix_event_id_sort", events.c.id, events.c.status, events.c.type, events.c.created_at, events.c.updated_at,
           events.c.dob),
-    Index("ux_upload_txn", uploads.c.transaction_id, uploads.c.created_by, unique=True),
 )
 
 REGISTRATION_COUNTER = "registration_number"
-OBSOLETE_INDEXES = ("ix_event_dob", "ix_event_event_date", "ux_action_txn")  # replaced by covering indexes
+# ix_event_dob, ix_event_event_date and ux_action_txn were replaced by covering indexes; ux_upload_txn went when an
+# upload's path became `<transactionId>.<ext>` (a re-upload overwrites the file, as in MinIO).
+OBSOLETE_INDEXES = ("ix_event_dob", "ix_event_event_date", "ux_action_txn", "ux_upload_txn")
 
 
 def _dumps(value: Any) -> str:
@@ -266,7 +267,6 @@ _INSERT_READ = text('INSERT INTO "action" (id, event_id, position, type, status,
                     'FROM "action" WHERE event_id = :event_id')
 _DUE_PENDING = text('SELECT id FROM "event" WHERE pending_at IS NOT NULL AND pending_at <= :due '
                     'ORDER BY pending_at LIMIT :limit')
-_FIND_UPLOAD = text("SELECT path FROM upload WHERE transaction_id = :txn AND created_by = :by")
 _UPLOAD_EXISTS = text("SELECT 1 FROM upload WHERE path = :path")
 _DELETE_FLAGS = text("DELETE FROM event_flag WHERE event_id = :event_id")
 _INSERT_FLAG = text("INSERT INTO event_flag (event_id, flag) VALUES (:event_id, :flag)")
@@ -327,19 +327,24 @@ def due_pending_events(conn: Connection, due: str, limit: int = 200) -> list[str
     return list(conn.execute(_DUE_PENDING, {"due": due, "limit": limit}).scalars())
 
 
-def find_upload(conn: Connection, transaction_id: str, created_by: str) -> str | None:
-    """The path an earlier upload with this transactionId by this principal stored, if any."""
-    return conn.execute(_FIND_UPLOAD, {"txn": transaction_id, "by": created_by}).scalar()
-
-
 def upload_exists(conn: Connection, path: str) -> bool:
     """Whether a file was uploaded under this path."""
     return conn.execute(_UPLOAD_EXISTS, {"path": path}).first() is not None
 
 
-def insert_upload(conn: Connection, row: Mapping[str, Any]) -> None:
-    """Store one uploaded file."""
-    conn.execute(insert(uploads).values(**row))
+def store_upload(conn: Connection, row: Mapping[str, Any]) -> None:
+    """Store one uploaded file under its path, replacing a file already stored there (MinIO putObject)."""
+    columns = [k for k in row if k != "path"]
+    if _postgres(conn):
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+        pg_statement = pg_insert(uploads).values(**row)
+        conn.execute(pg_statement.on_conflict_do_update(
+            index_elements=[uploads.c.path], set_={k: pg_statement.excluded[k] for k in columns}))
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+        sqlite_statement = sqlite_insert(uploads).values(**row)
+        conn.execute(sqlite_statement.on_conflict_do_update(
+            index_elements=[uploads.c.path], set_={k: sqlite_statement.excluded[k] for k in columns}))
 
 
 def load_actions(conn: Connection, event_id: str) -> list[dict[str, Any]]:

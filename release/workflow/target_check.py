@@ -43,13 +43,15 @@ ROLE_SCOPES: dict[str, dict[str, str]] = {
     "hospital_clerk": {"record.create": "create", "record.declare": "declare", "record.read": "read",
                        "record.search": "search"},
     "registration_agent": {"record.create": "create", "record.declare": "declare (with validated)",
+                           "record.custom-action": "validate a clerk's declaration (VALIDATE_DECLARATION)",
                            "record.reject": "reject", "record.read": "read", "record.search": "search"},
     "local_registrar": {"record.create": "create", "record.declare": "declare", "record.register": "register",
                         "record.print-certified-copies": "print", "record.read": "read",
                         "record.search": "search"},
 }
-ROLE_DUTIES = {"hospital_clerk": "declares without validated", "registration_agent": "declares with validated "
-               "and rejects", "local_registrar": "registers and prints (a pool of several serves the load)"}
+ROLE_DUTIES = {"hospital_clerk": "declares without validated",
+               "registration_agent": "declares with validated, validates a clerk's declaration and rejects",
+               "local_registrar": "registers and prints (a pool of several serves the load)"}
 DEV_LOGIN_CODE = "000000"  # OpenCRVS sets every code to 000000 when TWO_FA_ENABLED is off
 
 

@@ -109,8 +109,10 @@ class WebClient:
         token = None if anonymous else request.session.get("token")
         return SandboxApi(self.api_app, token if isinstance(token, str) else None)
 
-    def render(self, request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-        flashes = session.pop_flashes(request)
+    def render(self, request: Request, template: str, status_code: int = 200, *, keep_flashes: bool = False,
+               **context: Any) -> HTMLResponse:
+        """A page; `keep_flashes` leaves pending messages for the next page (one that forwards at once)."""
+        flashes = [] if keep_flashes else session.pop_flashes(request)
         context.setdefault("user", session.current_user(request))
         html = self.env.get_template(template).render(
             csrf_token=session.csrf_token(request), csrf_field=session.CSRF_FIELD,
@@ -217,7 +219,11 @@ class WebClient:
 
     # -- pages -----------------------------------------------------------------------------------------
     async def home(self, request: Request) -> Response:
-        self.require_user(request)
+        if session.current_user(request) is None:
+            # packages/client/nginx.conf answers `/` with the web app's index.html (200) and the app then sends an
+            # anonymous visitor to the login; here the index page does that with a meta refresh and a link.
+            session.flash(request, "info", "Please log in.")
+            return self.render(request, "welcome.html", keep_flashes=True, title="Welcome")
         async with self.api(request) as api:
             results, total = await api.search(forms.workqueue_input())
         return self.render(request, "home.html", rows=[index_row(r) for r in results], total=total)

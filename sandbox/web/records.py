@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sandbox.domain import has_scope
+
 # Status each accepted action moves the record to; other actions leave the status as it was
 # (opencrvs-core v2.0.0 packages/commons/src/events/state: CREATED, NOTIFIED, DECLARED, REGISTERED, ARCHIVED).
 _STATUS_AFTER_ACTION = {
@@ -19,38 +21,6 @@ _DECLARATION_ACTIONS = frozenset({"NOTIFY", "DECLARE", "VALIDATE", "REGISTER"})
 # farajaland src/events/birth/index.ts: DECLARE by these roles adds the `validated` flag.
 VALIDATING_ROLES = frozenset({"REGISTRATION_AGENT", "LOCAL_REGISTRAR", "EMBASSY_OFFICIAL"})
 VALIDATE_DECLARATION = "VALIDATE_DECLARATION"
-def parse_scope(scope: str) -> tuple[str, dict[str, tuple[str, ...]]]:
-    """An encoded scope `type=record.register&event=birth&x=a,b` -> ('record.register', {'event': ('birth',), ...}).
-
-    A legacy bare scope (`record.read`) is its own type (packages/commons/src/scopes.ts `decodeScope`).
-    """
-    if "=" not in scope:
-        return scope, {}
-    kind, options = "", {}
-    for part in scope.split("&"):
-        key, _, value = part.partition("=")
-        if key == "type":
-            kind = value
-        elif key:
-            options[key] = tuple(v for v in value.split(",") if v)
-    return kind, options
-
-
-def has_scope(scopes: frozenset[str], kind: str, *, event_type: str | None = None,
-              custom_action: str | None = None) -> bool:
-    """Whether any scope is of this type (and allows the event type and custom action, where it names them)."""
-    for scope in scopes:
-        found, options = parse_scope(scope)
-        if found != kind:
-            continue
-        if event_type is not None and "event" in options and event_type not in options["event"]:
-            continue
-        if custom_action is not None and custom_action not in options.get("customActionTypes", ()):
-            continue
-        return True
-    return False
-
-
 @dataclass(frozen=True)
 class User:
     """The logged-in user, as the JWT claims describe them."""
@@ -246,11 +216,11 @@ def record_view(document: Mapping[str, Any], user: User,
         history=history(actions, usernames),
         can_assign=status != "ARCHIVED" and assigned is None,
         can_validate=mine and status == "DECLARED" and not validated and has_scope(
-            user.scopes, "record.custom-action", event_type=event_type, custom_action=VALIDATE_DECLARATION),
+            user.scopes, ("record.custom-action",), event_type=event_type, custom_action=VALIDATE_DECLARATION),
         can_register=mine and status == "DECLARED" and validated and has_scope(
-            user.scopes, "record.register", event_type=event_type),
+            user.scopes, ("record.register",), event_type=event_type),
         can_print=mine and status == "REGISTERED" and has_scope(
-            user.scopes, "record.print-certified-copies", event_type=event_type),
+            user.scopes, ("record.print-certified-copies",), event_type=event_type),
     )
 
 

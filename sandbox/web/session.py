@@ -31,8 +31,10 @@ def csrf_ok(request: Request, form: Any) -> bool:
 
 
 def flash(request: Request, kind: str, message: str) -> None:
-    """Queue a message for the next page shown (kind: 'error' or 'info')."""
-    request.session.setdefault("flash", []).append([kind, message])
+    """Queue a message for the next page shown (kind: 'error' or 'info'); a message already queued is not repeated."""
+    queued = request.session.setdefault("flash", [])
+    if [kind, message] not in queued:
+        queued.append([kind, message])
 
 
 def pop_flashes(request: Request) -> list[tuple[str, str]]:

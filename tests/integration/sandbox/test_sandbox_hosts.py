@@ -85,7 +85,7 @@ def test_a_validation_error_message_is_a_json_list_of_field_issues(sandbox, cler
     with pytest.raises(TrpcError) as caught:
         clerk.declare(event["id"], declaration)
     assert caught.value.status == 400
-    assert {"message": "Required", "id": "child.gender", "value": None} in caught.value.issues
+    assert {"message": "Required", "id": "child.gender"} in caught.value.issues  # JSON.stringify drops undefined
 
 
 def test_mutation_by_get_is_405_and_unknown_procedure_404(sandbox, clerk):
@@ -124,6 +124,38 @@ def test_rest_paths_are_the_events_services_openapi_ones(sandbox, clerk):
     wrong_type = httpx.post(f"{sandbox.gateway_url}/events/events/search", headers={
         **system.headers(), "Content-Type": "text/plain"}, content=b"{}")
     assert wrong_type.status_code == 415 and wrong_type.json()["code"] == "UNSUPPORTED_MEDIA_TYPE"
+
+
+def test_a_rest_input_error_is_input_validation_failed_with_the_zod_issues(sandbox):
+    """trpc-to-openapi 3.2.0 (src/adapters/node-http/core.ts): a ZodError cause answers 'Input validation failed',
+    the tRPC error shape and `issues`; the record is untouched."""
+    system = Api(sandbox.url, client_token(sandbox.url))
+    created = httpx.post(f"{sandbox.gateway_url}/events/events", headers=system.headers(),
+                         json={"type": "birth", "transactionId": str(uuid.uuid4()),
+                               "createdAtLocation": "3f6f9a2c-0000-4000-8000-0000000000a1"}).json()
+    refused = httpx.post(f"{sandbox.gateway_url}/events/events/{created['id']}/notify", headers=system.headers(),
+                         json={"type": "foobar"})
+    assert refused.status_code == 400
+    body = refused.json()
+    assert body["message"] == "Input validation failed" and body["code"] == "BAD_REQUEST"
+    assert body["data"] == {"code": "BAD_REQUEST", "httpStatus": 400, "path": "event.actions.notify.request"}
+    assert body["issues"] and all({"code", "path", "message"} <= set(issue) for issue in body["issues"])
+    fetched = httpx.get(f"{sandbox.gateway_url}/events/events/{created['id']}", headers=system.headers()).json()
+    assert [a["type"] for a in fetched["actions"]] == ["CREATE", "READ"]
+
+
+def test_rest_direct_notify_creates_a_notified_record(sandbox):
+    """createAndNotify.ts: `POST /events/notify` for system clients; a replay answers the same record."""
+    system = Api(sandbox.url, client_token(sandbox.url))
+    body = {"transactionId": str(uuid.uuid4()), "eventType": "birth",
+            "createdAtLocation": "3f6f9a2c-0000-4000-8000-0000000000c1",
+            "declaration": {"child.name": {"firstname": "Chipo", "surname": "Banda"}}, "annotation": {}}
+    first = httpx.post(f"{sandbox.register_url}/api/events/events/notify", headers=system.headers(), json=body)
+    assert first.status_code == 200, first.text
+    assert [(a["type"], a["status"]) for a in first.json()["actions"]] == [
+        ("CREATE", "Accepted"), ("NOTIFY", "Requested"), ("NOTIFY", "Accepted")]
+    again = httpx.post(f"{sandbox.gateway_url}/events/events/notify", headers=system.headers(), json=body)
+    assert again.json() == first.json()
 
 
 def test_locations_over_trpc_and_rest_filter_alike(sandbox, clerk):

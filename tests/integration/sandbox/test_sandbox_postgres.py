@@ -74,3 +74,12 @@ def test_concurrent_registrations_get_distinct_numbers(pg_registrar):
     with ThreadPoolExecutor(max_workers=20) as pool:
         numbers = list(pool.map(register, events))
     assert all(numbers) and len(set(numbers)) == 20
+
+
+def test_a_repeated_upload_replaces_the_file_under_the_same_path(pg_registrar):
+    """fileUploadHandler stores `<transactionId>.<ext>`; the same name again overwrites it (MinIO putObject)."""
+    key = "pg-upload-once"
+    answers = [pg_registrar.http.post("/upload", headers=pg_registrar.headers(), data={"transactionId": key},
+                                      files={"file": ("signature.png", body, "image/png")})
+               for body in (b"\x89PNG first", b"\x89PNG second")]
+    assert [(a.status_code, a.text) for a in answers] == [(200, f"{key}.png")] * 2

@@ -179,10 +179,14 @@ def test_declare_needs_the_review_comment_and_an_uploaded_signature(registrar):
     assert caught.value.status == 400 and caught.value.message == "File not found: /ocrvs/never-uploaded.png"
 
 
-def test_action_inputs_are_strict(registrar):
+def test_default_action_inputs_are_strict_but_declare_drops_unknown_keys(registrar):
+    """getDefaultActionProcedures parses `inputSchema.strict()` (core router/event/actions/index.ts); declare.ts
+    parses DeclareActionInput without it, so zod strips the unknown key there."""
     event = registrar.create()
+    declared = registrar.declare(event["id"], birth_declaration(), keepAssignment=True, surprise=True)
+    assert all("surprise" not in action for action in declared["actions"])
     with pytest.raises(TrpcError) as caught:
-        registrar.declare(event["id"], birth_declaration(), keepAssignment=True, surprise=True)
+        registrar.register(event["id"], surprise=True)
     assert caught.value.status == 400
     assert json.loads(caught.value.message)[0]["code"] == "unrecognized_keys"
 

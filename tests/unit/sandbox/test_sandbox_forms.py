@@ -93,7 +93,7 @@ def test_domestic_addresses_name_a_leaf_administrative_area():
     ({"child.dob": 20240101}, "child.dob"),
     ({"child.name": "Chipo"}, "child.name"),
     ({"child.name": {"firstname": "Chipo", "nickname": "C"}}, "child.name"),
-    ({"child.name": {"firstname": "Zoé", "surname": "Banda"}}, "child.name"),   # not an English name
+    ({"child.name": {"firstname": "Зоя", "surname": "Banda"}}, "child.name"),   # not a Latin-script name
     ({"child.gender": "F"}, "child.gender"),
     ({"child.weightAtBirth": "3"}, "child.weightAtBirth"),
     ({"child.weightAtBirth": 9}, "child.weightAtBirth"),
@@ -103,6 +103,22 @@ def test_domestic_addresses_name_a_leaf_administrative_area():
 ])
 def test_invalid_values_name_the_field(change, field):
     assert field in issues("birth", {**BIRTH, **change})
+
+
+@pytest.mark.parametrize("name", ["Zoë-Noëlle", "Ñúñez d'Ávila", "Łukasz", "Dvořák", "Ana (Nana)", "Jr.", "2nd",
+                                  "12345"])
+def test_latin_script_names_are_english_names(name):
+    """isValidEnglishName (core commons/src/conditionals/conditionals.ts) takes any \\p{Script=Latin} letter, the
+    digits and ' . -, so accented names pass, and so does a name of digits only."""
+    assert "child.name" not in issues("birth", {**BIRTH, "child.name": {"firstname": name, "surname": "Banda"}})
+
+
+@pytest.mark.parametrize("name", ["Иван", "陳", "Ana_Banda", "Ana ()", "Ana(Na)(Na)", "e\u0301"])
+def test_other_scripts_and_symbols_are_not_english_names(name):
+    """Cyrillic and Han letters, "_", an empty "()" or two "(...)" in one word, and a combining accent (Script
+    Inherited, not Latin) fail the pattern."""
+    found = issues("birth", {**BIRTH, "child.name": {"firstname": name, "surname": "Banda"}})
+    assert found.get("child.name", "").startswith("Input contains invalid characters")
 
 
 def test_a_late_birth_needs_a_reason():

@@ -19,6 +19,7 @@ from sandbox.errors import (
     BadRequest,
     Conflict,
     Forbidden,
+    InputInvalid,
     InternalError,
     NotFound,
     ValidationFailed,
@@ -144,8 +145,15 @@ def test_created_at_location_is_required_for_systems_and_refused_for_users(world
                     {"type": "birth", "transactionId": txn(), "createdAtLocation": locations.OFFICE_ID})
     assert error.message == "createdAtLocation is not allowed for non-system users"
     event_id = world.create(CLERK)
-    error = refused(BadRequest, world.declare, CLERK, event_id, createdAtLocation=locations.OFFICE_ID)
+    error = refused(BadRequest, world.act, CLERK, ActionType.NOTIFY, event_id, createdAtLocation=locations.OFFICE_ID)
     assert error.message == "createdAtLocation is not allowed for non-system users"
+
+
+def test_declare_ignores_a_users_created_at_location(world):
+    """declare.ts has no requireLocationForSystemUserAction: the user's office is stamped instead."""
+    event_id = world.create(CLERK)
+    declared = world.declare(CLERK, event_id, createdAtLocation=locations.KLOW_VILLAGE_HOSPITAL)
+    assert {a["createdAtLocation"] for a in declared["actions"] if a["type"] == "DECLARE"} == {locations.OFFICE_ID}
 
 
 def test_a_system_notify_needs_a_location(world):
@@ -285,7 +293,7 @@ def test_declare_validates_the_form_and_answers_opencrvs_issue_lists(world):
     event_id = world.create(CLERK)
     incomplete = {k: v for k, v in birth().items() if k != "mother.address"}
     error = refused(ValidationFailed, world.declare, CLERK, event_id, incomplete)
-    assert json.loads(error.message) == [{"message": "Required", "id": "mother.address", "value": None}]
+    assert error.message == '[{"message":"Required","id":"mother.address"}]'  # JSON.stringify drops undefined
     error = refused(ValidationFailed, world.declare, CLERK, event_id, annotation={})
     assert {i["id"] for i in json.loads(error.message)} == {"review.comment", "review.signature"}
 
@@ -316,6 +324,46 @@ def test_upload_is_idempotent_by_transaction_id(world):
     assert world.svc.upload(CLERK, key, "a.png", "image/png", b"1") == first
     assert world.svc.upload(CLERK, txn(), "a.png", "image/png", b"1") != first
     assert world.svc.file_exists(first) and not world.svc.file_exists("/ocrvs/nope.png")
+
+
+def test_upload_stores_the_file_as_transaction_id_dot_extension(world):
+    """fileUploadHandler (core documents/src/features/uploadDocument/handler.ts): `<transactionId>.<ext>`, under the
+    optional folder; fileExistsHandler reads `/ocrvs/<path>` and `<path>` as the same file."""
+    key = txn()
+    assert world.svc.upload(CLERK, key, "scan.final.PDF", "application/pdf", b"1") == f"{key}.PDF"
+    assert world.svc.upload(AGENT, key, "other.PDF", "application/pdf", b"2") == f"{key}.PDF"  # replaces it
+    assert world.svc.upload(CLERK, key, "a.png", "image/png", b"3", "signatures") == f"signatures/{key}.png"
+    assert world.svc.file_exists(f"/ocrvs/{key}.PDF") and world.svc.file_exists(f"signatures/{key}.png")
+    assert not world.svc.file_exists(f"/ocrvs/{key}.png")
+
+
+def _direct_notify(world: World, who: Principal = SYSTEM, **extra: Any) -> dict[str, Any]:
+    body = {"transactionId": txn(), "eventType": "birth", "createdAtLocation": locations.KLOW_VILLAGE_HOSPITAL,
+            "declaration": {"child.name": {"firstname": "Chipo", "surname": "Banda"}}, "annotation": {}, **extra}
+    return world.svc.create_and_notify(who, body)
+
+
+def test_create_and_notify_creates_a_notified_record_once(world):
+    """createAndNotify.ts: create with `<transactionId>:create`, then NOTIFY; a replay answers the same record."""
+    key = txn()
+    first = _direct_notify(world, transactionId=key, type="NOTIFY", unknown="stripped")
+    assert kinds(first) == [("CREATE", "Accepted"), ("NOTIFY", "Requested"), ("NOTIFY", "Accepted")]
+    assert first["actions"][0]["transactionId"] == f"{key}:create" and first["actions"][1]["transactionId"] == key
+    assert all(a["createdAtLocation"] == locations.KLOW_VILLAGE_HOSPITAL for a in first["actions"])
+    assert _direct_notify(world, transactionId=key, type="NOTIFY") == first
+
+
+@pytest.mark.parametrize(("who", "extra", "error", "message"), [
+    (CLERK, {}, Forbidden, "FORBIDDEN"),
+    (SYSTEM, {"eventType": "marriage"}, BadRequest, "No configuration found for event type: marriage"),
+    (SYSTEM, {"createdAtLocation": None}, InputInvalid, None),
+    (SYSTEM, {"createdAtLocation": str(uuid.uuid4())}, BadRequest, "createdAtLocation must be a valid location id"),
+    (SYSTEM, {"declaration": {"foo.bar": 1}}, ValidationFailed, '[{"message":"Unexpected field","id":"foo.bar","value":1}]'),
+], ids=["user", "unknown-event-type", "no-location", "unknown-location", "unexpected-field"])
+def test_create_and_notify_refusals(world, who, extra, error, message):
+    caught = refused(error, _direct_notify, world, who, **extra)
+    if message is not None:
+        assert caught.message == message
 
 
 def test_a_notified_record_cannot_be_declared_directly(world):
