@@ -362,8 +362,10 @@ def build_statements(conn: Connection, query: SearchQuery, created_before: str |
     last = query.sort[-1][1] if query.sort else "desc"
     order.append(events.c.id.desc() if last == "desc" else events.c.id.asc())
     # Two phases: choose the page's ids (narrow rows, index-only where possible), then read those rows whole.
-    page_ids = select(events.c.id).where(condition).order_by(*order).limit(query.limit).offset(query.offset)
-    page = select(events).where(events.c.id.in_(page_ids)).order_by(*order)
+    # The page's ids carry the total (a window COUNT over every match), so the matches are read once, not twice.
+    page_ids = (select(events.c.id, func.count().over().label("total")).where(condition).order_by(*order)
+                .limit(query.limit).offset(query.offset)).subquery("page_ids")
+    page = (select(events, page_ids.c.total).join(page_ids, page_ids.c.id == events.c.id).order_by(*order))
     count = select(func.count()).select_from(events).where(condition)
     return page, count
 
@@ -396,8 +398,10 @@ def run_search(conn: Connection, query: SearchQuery, created_before: str | None 
     """Execute a query: {results: [EventIndex], total}."""
     page, count = build_statements(conn, query, created_before, expand)
     rows = cast(Sequence[Mapping[str, Any]], conn.execute(page).mappings().all())
-    if len(rows) < query.limit and (rows or query.offset == 0):
-        total = query.offset + len(rows)  # a short page is the last one: no COUNT needed
+    if rows:
+        total = int(rows[0]["total"])
+    elif query.offset == 0:
+        total = 0
     else:
-        total = int(conn.execute(count).scalar_one())
+        total = int(conn.execute(count).scalar_one())  # a page past the end: only the COUNT can say how many
     return {"results": [index_document(r) for r in rows], "total": total}

@@ -130,7 +130,10 @@ def test_main_searches_use_indexes_not_table_scans(seeded, name):
             for statement in build_statements(conn, query):
                 sql = str(statement.compile(conn, compile_kwargs={"literal_binds": True}))
                 plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql).all()]
-                scans = [line for line in plan if line.startswith("SCAN") and "USING" not in line]
+                # A SCAN of a derived table (the page of ids, a co-routine) reads rows an index search produced;
+                # only a SCAN of a stored table reads the whole table.
+                scans = [line for line in plan if line.startswith("SCAN") and "USING" not in line
+                         and not line.startswith(("SCAN (subquery", "SCAN page_ids"))]
                 assert not scans, plan
                 assert any("INDEX" in line for line in plan), plan
     finally:
