@@ -391,27 +391,29 @@ class Api:
             return _auth_failure(exc)
         return JSONResponse({"access_token": token, "token_type": "Bearer"}, headers={"Cache-Control": "no-store"})
 
-    async def authenticate(self, request: Request, *, limited: bool = True) -> Response:
-        """POST authenticate {username, password} -> {mobile, status, nonce}; the gateway limits per username."""
+    async def _login_step(self, request: Request, path: str, key: str, step: Callable[[dict[str, Any]], Any],
+                          *, limited: bool) -> Response:
+        """One step of the user login: the gateway's rate limit on `key` (when limited), then the auth call."""
         try:
             body = await self._payload(request)
             if limited:
-                self.auth.rate_limit("/auth/authenticate", body.get("username"), request.headers.get("authorization"))
-            answer = self.auth.authenticate(body.get("username"), body.get("password"))
+                self.auth.rate_limit(path, body.get(key), request.headers.get("authorization"))
+            answer = step(body)
         except AuthFailure as exc:
             return _auth_failure(exc, gateway_own=exc.status == 402)
         return JSONResponse(answer)
 
+    async def authenticate(self, request: Request, *, limited: bool = True) -> Response:
+        """POST authenticate {username, password} -> {mobile, status, nonce}; the gateway limits per username."""
+        return await self._login_step(
+            request, "/auth/authenticate", "username",
+            lambda body: self.auth.authenticate(body.get("username"), body.get("password")), limited=limited)
+
     async def verify_code(self, request: Request, *, limited: bool = True) -> Response:
         """POST verifyCode {nonce, code} -> {token}; the gateway limits per nonce."""
-        try:
-            body = await self._payload(request)
-            if limited:
-                self.auth.rate_limit("/auth/verifyCode", body.get("nonce"), request.headers.get("authorization"))
-            token = self.auth.verify_code(body.get("nonce"), body.get("code"))
-        except AuthFailure as exc:
-            return _auth_failure(exc, gateway_own=exc.status == 402)
-        return JSONResponse({"token": token})
+        return await self._login_step(
+            request, "/auth/verifyCode", "nonce",
+            lambda body: {"token": self.auth.verify_code(body.get("nonce"), body.get("code"))}, limited=limited)
 
     async def auth_unknown(self, _request: Request) -> Response:
         """Any other auth path: the auth service's 404."""
