@@ -6,21 +6,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox.domain import has_scope
+from sandbox.domain import VALIDATE_DECLARATION, ActionType, EventType, Flag, State, derive_state, has_scope
 
-# Status each accepted action moves the record to; other actions leave the status as it was
-# (opencrvs-core v2.0.0 packages/commons/src/events/state: CREATED, NOTIFIED, DECLARED, REGISTERED, ARCHIVED).
-_STATUS_AFTER_ACTION = {
-    "CREATE": "CREATED",
-    "NOTIFY": "NOTIFIED",
-    "DECLARE": "DECLARED",
-    "REGISTER": "REGISTERED",
-    "ARCHIVE": "ARCHIVED",
-}
-_DECLARATION_ACTIONS = frozenset({"NOTIFY", "DECLARE", "VALIDATE", "REGISTER"})
-# farajaland src/events/birth/index.ts: DECLARE by these roles adds the `validated` flag.
-VALIDATING_ROLES = frozenset({"REGISTRATION_AGENT", "LOCAL_REGISTRAR", "EMBASSY_OFFICIAL"})
-VALIDATE_DECLARATION = "VALIDATE_DECLARATION"
+_ACTION_TYPES = frozenset(t.value for t in ActionType)
 @dataclass(frozen=True)
 class User:
     """The logged-in user, as the JWT claims describe them."""
@@ -70,89 +58,14 @@ def format_name(value: Any) -> str:
     return " ".join(p.strip() for p in parts if isinstance(p, str) and p.strip())
 
 
-def _accepted(actions: Sequence[Any]) -> list[Mapping[str, Any]]:
-    """The accepted actions, in order. An `Accepted` action that confirms a `Requested` one (`originalActionId`)
-    stands in for it with the original's content, at the place the acceptance happened."""
-    by_id = {a.get("id"): a for a in actions if isinstance(a, Mapping)}
-    out: list[Mapping[str, Any]] = []
-    for action in actions:
-        if not isinstance(action, Mapping) or action.get("status", "Accepted") != "Accepted":
-            continue
-        original = by_id.get(action.get("originalActionId"))
-        if isinstance(original, Mapping):
-            merged = dict(original)
-            merged.update({k: v for k, v in action.items() if v not in (None, {}, [])})
-            action = merged
-        out.append(action)
-    return out
-
-
-def merged_declaration(actions: Sequence[Any]) -> dict[str, Any]:
-    """The declaration after merging every accepted action's declaration, in order."""
-    merged: dict[str, Any] = {}
-    for action in _accepted(actions):
-        if action.get("type") in _DECLARATION_ACTIONS and isinstance(action.get("declaration"), Mapping):
-            merged.update(action["declaration"])
-    return merged
-
-
-def current_status(event_type: str, actions: Sequence[Any]) -> str:
-    """The record's status (CREATED, NOTIFIED, DECLARED, REGISTERED, ARCHIVED) from its accepted actions."""
-    status = "CREATED"
-    for action in _accepted(actions):
-        status = _STATUS_AFTER_ACTION.get(str(action.get("type")), status)
-    return status
-
-
-def is_validated(actions: Sequence[Any]) -> bool:
-    """The `validated` flag: added by DECLARE of a validating role or the VALIDATE_DECLARATION custom action,
-    removed by REJECT and REGISTER (farajaland src/events/birth/index.ts `flags`)."""
-    validated = False
-    for action in _accepted(actions):
-        kind = action.get("type")
-        by_role = kind == "DECLARE" and action.get("createdByRole") in VALIDATING_ROLES
-        if by_role or (kind == "CUSTOM" and action.get("customActionType") == VALIDATE_DECLARATION):
-            validated = True
-        elif kind in ("REJECT", "REGISTER"):
-            validated = False
-    return validated
-
-
-def assigned_user(actions: Sequence[Any]) -> str | None:
-    """Who the record is assigned to: set by ASSIGN (CREATE by a user assigns its creator), released by UNASSIGN
-    and by any other write action unless it asked to keep the assignment (packages/events/src/service/events)."""
-    assigned: str | None = None
-    for action in _accepted(actions):
-        kind = action.get("type")
-        if kind == "ASSIGN":
-            assigned = str(action.get("assignedTo") or "") or None
-        elif kind in ("CREATE", "READ"):
-            continue
-        elif not action.get("keepAssignment"):
-            assigned = None
-    return assigned
-
-
-def registration_number(actions: Sequence[Any]) -> str:
-    """The registration number the REGISTER action assigned, or '' before registration."""
-    for action in reversed(_accepted(actions)):
-        if action.get("type") == "REGISTER" and action.get("registrationNumber"):
-            return str(action["registrationNumber"])
-    return ""
-
-
-def record_flags(actions: Sequence[Any]) -> tuple[str, ...]:
-    """The flags the web client shows: validated, rejected (until declared again) and certificate-printed."""
-    flags: list[str] = ["validated"] if is_validated(actions) else []
-    for action in _accepted(actions):
-        kind = action.get("type")
-        if kind == "REJECT" and "rejected" not in flags:
-            flags.append("rejected")
-        elif kind in ("DECLARE", "REGISTER", "CUSTOM") and "rejected" in flags:
-            flags.remove("rejected")
-        elif kind == "PRINT_CERTIFICATE" and "certificate-printed" not in flags:
-            flags.append("certificate-printed")
-    return tuple(flags)
+def derived_state(event_type: str, actions: Sequence[Any]) -> State:
+    """The record's state from its actions, by the domain's one fold of the history (status, flags, assignment,
+    declaration, registration number); an unknown event type or a malformed action list reads as a new record."""
+    wire = [a for a in actions if isinstance(a, Mapping) and a.get("type") in _ACTION_TYPES and a.get("id")]
+    try:
+        return derive_state(EventType(event_type), wire)
+    except (ValueError, KeyError):
+        return State()
 
 
 def _history_detail(action: Mapping[str, Any], usernames: Mapping[str, str]) -> str:
@@ -196,23 +109,22 @@ def record_view(document: Mapping[str, Any], user: User,
     raw_actions = document.get("actions")
     actions: list[Any] = raw_actions if isinstance(raw_actions, list) else []
     event_type = str(document.get("type", ""))
-    declaration = merged_declaration(actions)
-    status = current_status(event_type, actions)
-    assigned = assigned_user(actions)
+    state = derived_state(event_type, actions)
+    declaration, status, assigned = state.declaration, state.status.value, state.assigned_to
     mine = assigned == user.user_id
-    validated = is_validated(actions)
+    validated = Flag.VALIDATED in state.flags
     subject = "deceased" if event_type == "death" else "child"
     return RecordView(
         event_id=str(document.get("id", "")),
         tracking_id=str(document.get("trackingId", "")),
         event_type=event_type,
         status=status,
-        registration_number=registration_number(actions),
+        registration_number=state.registration_number or "",
         subject_name=format_name(declaration.get(f"{subject}.name")),
         subject_dob=str(declaration.get(f"{subject}.dob", "")),
         assigned_to=assigned,
         assigned_to_label=(usernames or {}).get(assigned, assigned) if assigned else "",
-        flags=record_flags(actions),
+        flags=tuple(state.flags),
         history=history(actions, usernames),
         can_assign=status != "ARCHIVED" and assigned is None,
         can_validate=mine and status == "DECLARED" and not validated and has_scope(
