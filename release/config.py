@@ -26,6 +26,10 @@ SECRET_KEYS = frozenset({"client_secret", "secret", "password", "passwd", "token
                          "access_token", "private_key", "login_code", "code"})
 SLO_LIMITS = ("p50_ms", "p95_ms", "p99_ms", "error_rate", "min_rps")
 REPORT_PLACEHOLDERS = frozenset({"version", "previous_version", "tag", "commit"})
+#: The placeholders every deploy and promote command may use; [variables] declares more.
+DEPLOY_PLACEHOLDERS = frozenset({"version", "commit", "tag", "target"})
+#: A target's deploy = "manual": the operator deploys by hand; the tool records that and still smoke-checks.
+MANUAL_DEPLOY = "manual"
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -43,6 +47,12 @@ class ReleaseSettings:
     tag: str = "v{version}"
     convention: str = "conventional"
     remote: str | None = None
+    #: Breaking changes on 0.x bump the major (0.9.0 -> 1.0.0), as python-semantic-release's major_on_zero.
+    #: False keeps a 0.x project on 0.x: a breaking change bumps the minor.
+    major_on_zero: bool = True
+    #: Read Conventional Commit lines inside squash-merge bodies ("* feat: ..." lines), as
+    #: python-semantic-release 10 does.
+    parse_squash_commits: bool = True
 
 
 #: farajaland v2.0.0's role ids in lower case, the keys of a target's `users`: the ten roles that
@@ -92,6 +102,25 @@ class IdentitySpec:
 
 
 @dataclass(frozen=True)
+class Variable:
+    """A [variables] entry a deploy or promote command may use: a literal value, or an env var (with a default)."""
+
+    name: str
+    value: str | None = None
+    env: str | None = None
+    default: str | None = None
+
+    def resolve(self, environ: Mapping[str, str] | None = None) -> str | None:
+        """The value: the literal, else the env var's value, else the default; None when none is set."""
+        if self.value is not None:
+            return self.value
+        env = os.environ if environ is None else environ
+        if self.env is not None and env.get(self.env):
+            return env[self.env]
+        return self.default
+
+
+@dataclass(frozen=True)
 class UserAccount:
     """One user account of a target: its username and the env var that holds its password."""
 
@@ -124,6 +153,8 @@ class Target:
     deploy: str | None = None
     promote: str | None = None
     version_timeout_s: float = 120.0
+    #: Why the post-promote smoke check is skipped for this target (None: it runs).
+    smoke_waiver: str | None = None
     source: str = field(default=CONFIG_NAME, compare=False)  # the file it came from, for error messages
 
     @property
@@ -295,6 +326,7 @@ class Config:
     gates: Mapping[str, GateConfig] = field(default_factory=lambda: MappingProxyType({}))
     roles: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     report: ReportSettings = field(default_factory=ReportSettings)
+    variables: Mapping[str, Variable] = field(default_factory=lambda: MappingProxyType({}))
 
     def gate(self, name: str) -> GateConfig:
         """The gate called `name`; a UsageError naming the closest gate otherwise."""
@@ -418,8 +450,12 @@ def _display(path: Path) -> str:
 
 def _release(v: _Validator, raw: Any) -> ReleaseSettings:
     table = v.table(raw, "release")
-    v.keys(table, ("production_branch", "branch", "tag", "convention", "remote"), ("release",))
+    v.keys(table, ("production_branch", "branch", "tag", "convention", "remote", "major_on_zero",
+                   "parse_squash_commits"), ("release",))
     d = ReleaseSettings()
+    for flag in ("major_on_zero", "parse_squash_commits"):
+        if not isinstance(table.get(flag, True), bool):
+            raise v.fail(f"release.{flag}", "expected true or false")
     convention = table.get("convention", d.convention)
     if convention != "conventional":
         raise v.fail("release.convention", 'expected "conventional" (Conventional Commits)')
@@ -430,11 +466,74 @@ def _release(v: _Validator, raw: Any) -> ReleaseSettings:
         tag=v.ref_format(table.get("tag", d.tag), "release.tag", needs_version=True),
         convention=convention,
         remote=v.string(table.get("remote"), "release.remote", optional=True),
+        major_on_zero=table.get("major_on_zero", d.major_on_zero),
+        parse_squash_commits=table.get("parse_squash_commits", d.parse_squash_commits),
     )
 
 
+def _variables(v: _Validator, raw: Any) -> dict[str, Variable]:
+    table = v.table(raw, "variables")
+    out: dict[str, Variable] = {}
+    for name, spec in table.items():
+        k = _key("variables", name)
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+            raise v.fail(k, "expected a variable name of letters, digits and '_' (used as {name} in commands)")
+        if name in DEPLOY_PLACEHOLDERS:
+            raise v.fail(k, f"{{{name}}} is built in; choose another name")
+        if isinstance(spec, str):
+            out[name] = Variable(name, value=spec)
+            continue
+        spec = v.table(spec, k)
+        v.keys(spec, ("env", "default"), ("variables", name))
+        if "env" not in spec:
+            raise v.fail(_key("variables", name, "env"), "expected the env var that holds the value, or give the "
+                                                         "variable a string value")
+        default = v.string(spec.get("default"), _key("variables", name, "default"), optional=True)
+        out[name] = Variable(name, env=_env_name(v, spec["env"], _key("variables", name, "env")), default=default)
+    return out
+
+
+def command_placeholders(template: str) -> tuple[str, ...]:
+    """The {name} placeholders a command template uses, in order; ValueError for a malformed one.
+
+    ``{{`` and ``}}`` are literal braces; a conversion or a format spec (``{version!r}``, ``{tag:>9}``) is refused.
+    """
+    names: list[str] = []
+    for _literal, field_name, spec, conversion in string.Formatter().parse(template):
+        if field_name is None:
+            continue
+        if conversion or spec:
+            raise ValueError(f"{{{field_name}{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}}: "
+                             "a placeholder is a bare {name}")
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", field_name):
+            raise ValueError(f"{{{field_name}}} is not a placeholder name")
+        names.append(field_name)
+    return tuple(names)
+
+
+def _check_commands(v: _Validator, targets: Mapping[str, Target], variables: Mapping[str, Variable]) -> None:
+    known = DEPLOY_PLACEHOLDERS | set(variables)
+    for target in targets.values():
+        for key in ("deploy", "promote"):
+            template = getattr(target, key)
+            if template is None or (key == "deploy" and template == MANUAL_DEPLOY):
+                continue
+            where = _key("targets", target.name, key)
+            try:
+                used = command_placeholders(template)
+            except ValueError as exc:
+                raise v.fail(where, f"expected a command with {{name}} placeholders ({exc}; write {{{{ and }}}} "
+                                    "for literal braces)") from exc
+            for name in used:
+                if name not in known:
+                    raise v.fail(where, f"unknown placeholder {{{name}}}{_hint(name, known)}: declare it under "
+                                        f"[variables] ({name} = \"value\" or {name} = {{ env = \"VAR\" }}); built in: "
+                                        + ", ".join("{" + p + "}" for p in sorted(DEPLOY_PLACEHOLDERS)))
+
+
 _TARGET_KEYS = ("gateway", "register", "config", "identity", "client_id", "client_secret_env", "client_scopes",
-                "users", "two_fa", "login_code_env", "locations", "deploy", "promote", "version_timeout_s")
+                "users", "two_fa", "login_code_env", "locations", "deploy", "promote", "version_timeout_s",
+                "smoke_waiver")
 
 
 def _env_name(v: _Validator, value: Any, key: str) -> str:
@@ -572,6 +671,7 @@ def _target(v: _Validator, name: str, raw: Any) -> Target:
         promote=v.string(table.get("promote"), k("promote"), optional=True),
         version_timeout_s=v.number(timeout, k("version_timeout_s"), low=0, low_open=True,
                                    expected="expected a positive number of seconds"),
+        smoke_waiver=v.string(table.get("smoke_waiver"), k("smoke_waiver"), optional=True),
         source=_display(v.path),
     )
 
@@ -779,9 +879,11 @@ def _gate(v: _Validator, name: str, raw: Any, targets: Mapping[str, Target],
 def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     """Validate an already-parsed TOML document into a Config."""
     v = _Validator(path)
-    v.keys(data, ("release", "targets", "gates", "roles", "report"), ())
+    v.keys(data, ("release", "targets", "gates", "roles", "report", "variables"), ())
     release = _release(v, data.get("release", {}))
     targets = {n: _target(v, n, t) for n, t in v.table(data.get("targets", {}), "targets").items()}
+    variables = _variables(v, data.get("variables", {}))
+    _check_commands(v, targets, variables)
     roles = _roles(v, data.get("roles", {}))
     raw_gates = v.table(data.get("gates", {}), "gates")
     if not raw_gates:
@@ -789,7 +891,8 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     gates = {n: _gate(v, n, g, targets, roles) for n, g in raw_gates.items()}
     report = _report(v, data.get("report", {}))
     return Config(path=path, release=release, targets=MappingProxyType(targets),
-                  gates=MappingProxyType(gates), roles=MappingProxyType(roles), report=report)
+                  gates=MappingProxyType(gates), roles=MappingProxyType(roles), report=report,
+                  variables=MappingProxyType(variables))
 
 
 def load_config(path: Path) -> Config:
