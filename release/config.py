@@ -722,7 +722,7 @@ _COMMON_KEYS = ("kind", "description")
 _AUTOMATED_KEYS = (*_COMMON_KEYS, "target", "timeout")
 _KIND_KEYS: dict[str, tuple[str, ...]] = {
     "pytest": (*_AUTOMATED_KEYS, "markers", "paths", "args"),
-    "browser": (*_AUTOMATED_KEYS, "markers", "paths", "args"),
+    "browser": (*_AUTOMATED_KEYS, "markers", "paths", "args", "chromium"),
     "locust": (*_AUTOMATED_KEYS, "users", "spawn_rate", "duration", "workers", "slo", "baseline", "scenario",
                "allow_non_loopback"),
     "command": (*_AUTOMATED_KEYS, "run", "junit"),
@@ -806,6 +806,10 @@ def _gate(v: _Validator, name: str, raw: Any, targets: Mapping[str, Target],
             opts["paths"] = v.string_list(table["paths"], k("paths"))
         if "args" in table:
             opts["args"] = v.string_list(table["args"], k("args"))
+        if kind == "browser" and "chromium" in table:
+            # The browser to drive; without it the regression plugin looks for Playwright's own Chromium, then
+            # Debian's /usr/bin/chromium (docs/configuration.md).
+            opts["chromium"] = v.string(table["chromium"], k("chromium"))
     elif kind == "locust":
         users = v.positive_int(table.get("users", 10), k("users"))
         opts["users"] = users
