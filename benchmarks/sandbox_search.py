@@ -186,6 +186,8 @@ def main() -> int:
     parser.add_argument("--db", type=Path, default=Path("artifacts/sandbox-bench.db"))
     parser.add_argument("--reuse-db", action="store_true", help="Skip seeding if the database exists.")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--wal-checkpoint", choices=("background", "commit"), default="background",
+                        help="The sandbox's --wal-checkpoint (compare the two on one database).")
     args = parser.parse_args()
 
     args.db.parent.mkdir(parents=True, exist_ok=True)
@@ -198,7 +200,7 @@ def main() -> int:
     else:
         print(f"seeding: reused {args.db}")
     terms = sample_terms(args.db, 2000, args.seed)
-    with SandboxProcess(args.db, startup_timeout=120) as proc:
+    with SandboxProcess(args.db, startup_timeout=120, extra_args=["--wal-checkpoint", args.wal_checkpoint]) as proc:
         target = Target(Deployment.from_profile(proc.profile("bench"), proc.profile_env()))
         token = target.system_token()
         budget = int(args.duration * args.clients * 5) + 200

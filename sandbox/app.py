@@ -173,7 +173,8 @@ class Api:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.faults: Faults = settings.faults
-        self.store = Store(settings.db_url, read_pool_size=settings.read_pool_size)
+        self.store = Store(settings.db_url, read_pool_size=settings.read_pool_size,
+                           background_checkpoint=settings.background_checkpoint)
         self.store.create_schema()
         self.auth = Auth(settings)
         self.service = RecordService(self.store, self.faults, async_confirm_s=settings.async_confirm_s)

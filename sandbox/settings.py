@@ -85,6 +85,8 @@ class Settings:
     async_confirm_s: float = 0.0
     faults: Faults = field(default_factory=Faults)
     read_pool_size: int = 8
+    #: Checkpoint the SQLite WAL from a background thread rather than inside a writer's COMMIT.
+    background_checkpoint: bool = True
 
     @property
     def login_code(self) -> str:

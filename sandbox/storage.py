@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, cast
@@ -25,8 +28,10 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+log = logging.getLogger("sandbox.storage")
 metadata = MetaData()
 
 events = Table(
@@ -157,13 +162,22 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _sqlite_pragmas(engine: Engine, *, immediate: bool) -> None:
+#: With the background checkpointer, a commit checkpoints by itself only when the WAL passes this many pages
+#: (a backstop should the checkpointer fall behind); SQLite's default is 1000.
+BACKSTOP_AUTOCHECKPOINT_PAGES = 16384
+CHECKPOINT_INTERVAL_S = 0.25
+
+
+def _sqlite_pragmas(engine: Engine, *, immediate: bool, autocheckpoint: int | None = None) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (below)
         cur = dbapi_conn.cursor()
-        for pragma in ("journal_mode=WAL", "busy_timeout=30000", "synchronous=NORMAL", "cache_size=-65536",
-                       "mmap_size=1073741824", "temp_store=MEMORY"):
+        pragmas = ["journal_mode=WAL", "busy_timeout=30000", "synchronous=NORMAL", "cache_size=-65536",
+                   "mmap_size=1073741824", "temp_store=MEMORY"]
+        if autocheckpoint is not None:
+            pragmas.append(f"wal_autocheckpoint={autocheckpoint}")
+        for pragma in pragmas:
             cur.execute(f"PRAGMA {pragma}")
         cur.close()
 
@@ -172,12 +186,43 @@ def _sqlite_pragmas(engine: Engine, *, immediate: bool) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+class _Checkpointer(threading.Thread):
+    """Copies the WAL back into the database from its own connection, so no commit pays for a checkpoint.
+
+    SQLite's automatic checkpoint runs inside the COMMIT that crosses wal_autocheckpoint pages, holding the one
+    write lock while it writes pages back and syncs; every writer queued behind it waits. A PASSIVE checkpoint
+    from another connection takes no write lock and waits for no reader (https://sqlite.org/wal.html,
+    "Application-Initiated Checkpoints"), so writers keep committing while it runs.
+    """
+
+    def __init__(self, path: str, interval_s: float) -> None:
+        super().__init__(name="sqlite-checkpointer", daemon=True)
+        self.path, self.interval_s = path, interval_s
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+        try:
+            while not self.stopping.wait(self.interval_s):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error as exc:  # a busy or locked database: try again at the next tick
+                    log.debug("background checkpoint skipped: %s", exc)
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(timeout=10)
+
+
 class Store:
     """The sandbox database: a read pool and a serialised write path."""
 
-    def __init__(self, url: str, *, read_pool_size: int = 8) -> None:
+    def __init__(self, url: str, *, read_pool_size: int = 8, background_checkpoint: bool = False) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self._checkpointer: _Checkpointer | None = None
         if self.is_sqlite:
             args = {"check_same_thread": False, "timeout": 30}
             self.read_engine = create_engine(url, connect_args=args, pool_size=read_pool_size,
@@ -186,7 +231,13 @@ class Store:
             self.write_engine = create_engine(url, connect_args=args, pool_size=1, max_overflow=0,
                                               pool_timeout=120)
             _sqlite_pragmas(self.read_engine, immediate=False)
-            _sqlite_pragmas(self.write_engine, immediate=True)
+            path = make_url(url).database
+            if background_checkpoint and path and path != ":memory:":
+                _sqlite_pragmas(self.write_engine, immediate=True, autocheckpoint=BACKSTOP_AUTOCHECKPOINT_PAGES)
+                self._checkpointer = _Checkpointer(path, CHECKPOINT_INTERVAL_S)
+                self._checkpointer.start()
+            else:
+                _sqlite_pragmas(self.write_engine, immediate=True)
         else:
             self.read_engine = create_engine(url, pool_size=read_pool_size, max_overflow=read_pool_size,
                                              pool_pre_ping=True)
@@ -216,7 +267,10 @@ class Store:
                 conn.execute(insert(counters).values(name=REGISTRATION_COUNTER, value=0))
 
     def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Stop the checkpointer and close every pooled connection."""
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         self.read_engine.dispose()
         if self.write_engine is not self.read_engine:
             self.write_engine.dispose()
