@@ -276,23 +276,69 @@ def _next_day(date: str) -> str:
     return (dt.date.fromisoformat(date) + dt.timedelta(days=1)).isoformat()
 
 
-def _name_event_ids(conn: Connection, terms: Sequence[NameTerm], expand: Expander) -> Select[Any] | None:
-    """Events matching every name term, where a term matches on ANY of its tokens (None if some term cannot match).
+def _term_tokens(conn: Connection, term: NameTerm, expand: Expander) -> list[str]:
+    """The vocabulary tokens a name term matches on (its own tokens, or their fuzzy expansions)."""
+    matches: list[str] = []
+    for token in term.tokens:
+        matches.extend(expand(conn, token) if term.fuzzy else [token])
+    return sorted(set(matches))
+
+
+def _name_selects(conn: Connection, terms: Sequence[NameTerm], expand: Expander,
+                  *columns: Any, created_before: str | None = None) -> list[Select[Any]] | None:
+    """One SELECT of name_part rows per term (a term matches on ANY of its tokens); None if some term cannot match.
 
     OpenCRVS searches a name with an Elasticsearch `match` on `<field>.__fullname` (default operator OR, fuzziness
     AUTO for fuzzy): packages/events/src/service/indexing/query.ts `generateQuery`. Each field is its own `must`.
     """
     selects: list[Select[Any]] = []
     for term in terms:
-        matches: list[str] = []
-        for token in term.tokens:
-            matches.extend(expand(conn, token) if term.fuzzy else [token])
-        matches = sorted(set(matches))
+        matches = _term_tokens(conn, term, expand)
         if not matches:
             return None
         token_match = name_parts.c.token == matches[0] if len(matches) == 1 else name_parts.c.token.in_(matches)
-        selects.append(select(name_parts.c.event_id).where(name_parts.c.field_id == term.field_id, token_match))
+        conditions = [name_parts.c.field_id == term.field_id, token_match]
+        if created_before is not None:
+            conditions.append(name_parts.c.created_at < created_before)
+        selects.append(select(*columns).where(*conditions))
+    return selects
+
+
+def _name_event_ids(conn: Connection, terms: Sequence[NameTerm], expand: Expander) -> Select[Any] | None:
+    """Events matching every name term (None if some term cannot match)."""
+    selects = _name_selects(conn, terms, expand, name_parts.c.event_id)
+    if selects is None:
+        return None
     return selects[0] if len(selects) == 1 else intersect(*selects)  # type: ignore[return-value]
+
+
+def _name_only_terms(query: SearchQuery) -> tuple[NameTerm, ...] | None:
+    """The name terms of a query that is names alone, ordered by createdAt (the registrar's name search)."""
+    if len(query.clauses) != 1 or len(query.sort) != 1 or query.sort[0][0] != "createdAt":
+        return None
+    clause = query.clauses[0]
+    return clause.names if clause.names and clause == Clause(names=clause.names) else None
+
+
+def _name_only_statements(conn: Connection, query: SearchQuery, terms: Sequence[NameTerm], expand: Expander,
+                          created_before: str | None) -> tuple[Select[Any], Select[Any]] | None:
+    """A name-only search answered from the name index alone: it holds only searchable records and their createdAt,
+    so the matches are counted and ordered without a lookup per match; only the page's rows are read."""
+    selects = _name_selects(conn, terms, expand, name_parts.c.event_id, name_parts.c.created_at,
+                            created_before=created_before)
+    if selects is None:
+        return None
+    matched = (selects[0].distinct() if len(selects) == 1 else intersect(*selects)).subquery("matched")
+    desc = query.sort[0][1] == "desc"
+    order = [matched.c.created_at.desc(), matched.c.event_id.desc()] if desc else \
+        [matched.c.created_at.asc(), matched.c.event_id.asc()]
+    page_ids = (select(matched.c.event_id.label("id"), matched.c.created_at.label("sort_at"),
+                       func.count().over().label("total"))
+                .order_by(*order).limit(query.limit).offset(query.offset)).subquery("page_ids")
+    outer = [page_ids.c.sort_at.desc(), page_ids.c.id.desc()] if desc else [page_ids.c.sort_at.asc(),
+                                                                            page_ids.c.id.asc()]
+    page = select(events, page_ids.c.total).join(page_ids, page_ids.c.id == events.c.id).order_by(*outer)
+    return page, select(func.count()).select_from(matched)
 
 
 def _clause_condition(conn: Connection, clause: Clause, expand: Expander) -> ColumnElement[bool]:
@@ -354,6 +400,17 @@ def where_condition(conn: Connection, query: SearchQuery, created_before: str | 
 def build_statements(conn: Connection, query: SearchQuery, created_before: str | None = None,
                      expand: Expander = fuzzy_tokens) -> tuple[Select[Any], Select[Any]]:
     """The page SELECT and the COUNT for a query."""
+    terms = _name_only_terms(query)
+    if terms is not None:
+        statements = _name_only_statements(conn, query, terms, expand, created_before)
+        if statements is not None:
+            return statements
+    return general_statements(conn, query, created_before, expand)
+
+
+def general_statements(conn: Connection, query: SearchQuery, created_before: str | None = None,
+                       expand: Expander = fuzzy_tokens) -> tuple[Select[Any], Select[Any]]:
+    """The page SELECT and the COUNT for any query: the WHERE condition over the event table."""
     condition = where_condition(conn, query, created_before, expand)
     order = []
     for name, direction in query.sort:

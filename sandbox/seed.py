@@ -247,7 +247,9 @@ def _record(i: int, seed: int, rng: random.Random, pool: NamePool, batch: _Batch
         "create_transaction_id": f"seed-{seed}-{i}-0", "replay": 0, **index_values(event_type, state)})
     batch.actions.extend(storage.action_row(event_id, position, action, 0) for position, action in enumerate(history))
     batch.flags.extend({"event_id": event_id, "flag": f} for f in sorted(state.flags))
-    batch.names.extend({"event_id": event_id, "field_id": f, "token": t} for f, t in name_index(state.declaration))
+    if state.status is not EventStatus.CREATED:  # the name index holds only searchable records (storage.name_parts)
+        batch.names.extend({"event_id": event_id, "field_id": f, "token": t, "created_at": _iso(created)}
+                           for f, t in name_index(state.declaration))
 
 
 def _flush(conn: Connection, batch: _Batch) -> None:

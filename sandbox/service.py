@@ -34,6 +34,7 @@ from sandbox.domain import (
     UNASSIGN_OTHERS_SCOPE,
     ActionStatus,
     ActionType,
+    EventStatus,
     EventType,
     State,
     conflict_reason,
@@ -300,8 +301,13 @@ class RecordService:
         storage.update_event(conn, event_id, values)
         if previous is None or set(state.flags) != set(previous.flags):
             storage.replace_flags(conn, event_id, state.flags)
-        if declaration_changed and (previous is None or state.declaration != previous.declaration):
-            self._grew.append(storage.replace_name_parts(conn, event_id, name_index(state.declaration)))
+        # The name index holds only records a search may return (not CREATED: events.ts `isEventIndexable`).
+        searchable = state.status != EventStatus.CREATED
+        was_searchable = previous is not None and previous.status != EventStatus.CREATED
+        names_changed = declaration_changed and (previous is None or state.declaration != previous.declaration)
+        if names_changed or searchable != was_searchable:
+            parts = name_index(state.declaration) if searchable else []
+            self._grew.append(storage.replace_name_parts(conn, event_id, parts))
         return state, values
 
     @property

@@ -87,11 +87,14 @@ event_flags = Table(
     sqlite_with_rowid=False,
 )
 
+#: The name index. It holds rows only for events a search can return (status other than CREATED), and carries
+#: the event's createdAt, so a name-only search is answered, counted and ordered from this index alone.
 name_parts = Table(
     "name_part", metadata,
     Column("event_id", String(36), nullable=False),
     Column("field_id", String(32), nullable=False),
     Column("token", String(64), nullable=False),
+    Column("created_at", String(32), nullable=True),
 )
 
 name_variants = Table(
@@ -143,7 +146,8 @@ SECONDARY_INDEXES: tuple[Index, ...] = (
     Index("ux_action_txn_status", actions.c.event_id, actions.c.type, actions.c.transaction_id, actions.c.status,
           actions.c.replay, unique=True),
     Index("ix_event_flag_flag", event_flags.c.flag, event_flags.c.event_id),
-    Index("ix_name_part_lookup", name_parts.c.field_id, name_parts.c.token, name_parts.c.event_id),
+    Index("ix_name_part_sorted", name_parts.c.field_id, name_parts.c.token, name_parts.c.created_at,
+          name_parts.c.event_id),
     Index("ix_name_part_event", name_parts.c.event_id),
     Index("ix_event_pending_at", events.c.pending_at),
     # id-first covering index: a name search probes candidates by id and sorts them without reading the wide
@@ -155,7 +159,8 @@ SECONDARY_INDEXES: tuple[Index, ...] = (
 REGISTRATION_COUNTER = "registration_number"
 # ix_event_dob, ix_event_event_date and ux_action_txn were replaced by covering indexes; ux_upload_txn went when an
 # upload's path became `<transactionId>.<ext>` (a re-upload overwrites the file, as in MinIO).
-OBSOLETE_INDEXES = ("ix_event_dob", "ix_event_event_date", "ux_action_txn", "ux_upload_txn")
+# ix_name_part_lookup became ix_name_part_sorted when name_part gained created_at.
+OBSOLETE_INDEXES = ("ix_event_dob", "ix_event_event_date", "ux_action_txn", "ux_upload_txn", "ix_name_part_lookup")
 
 
 def _dumps(value: Any) -> str:
@@ -259,6 +264,7 @@ class Store:
         """Create missing tables and indexes and the counter row."""
         with self.write() as conn:
             metadata.create_all(conn)
+            _add_name_part_created_at(conn)
             for name in OBSOLETE_INDEXES:
                 conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
             for index in SECONDARY_INDEXES:
@@ -274,6 +280,18 @@ class Store:
         self.read_engine.dispose()
         if self.write_engine is not self.read_engine:
             self.write_engine.dispose()
+
+
+def _add_name_part_created_at(conn: Connection) -> None:
+    """Bring a database from before name_part.created_at up to date (fill it; drop rows of CREATED events)."""
+    from sqlalchemy import inspect
+
+    if "created_at" in {c["name"] for c in inspect(conn).get_columns("name_part")}:
+        return
+    conn.exec_driver_sql("ALTER TABLE name_part ADD COLUMN created_at VARCHAR(32)")
+    conn.exec_driver_sql("DELETE FROM name_part WHERE event_id IN (SELECT id FROM event WHERE status = 'CREATED')")
+    conn.exec_driver_sql("UPDATE name_part SET created_at = (SELECT created_at FROM event WHERE event.id = "
+                         "name_part.event_id)")
 
 
 def bulk_engine(url: str) -> Engine:
@@ -325,7 +343,8 @@ _UPLOAD_EXISTS = text("SELECT 1 FROM upload WHERE path = :path")
 _DELETE_FLAGS = text("DELETE FROM event_flag WHERE event_id = :event_id")
 _INSERT_FLAG = text("INSERT INTO event_flag (event_id, flag) VALUES (:event_id, :flag)")
 _DELETE_NAMES = text("DELETE FROM name_part WHERE event_id = :event_id")
-_INSERT_NAME = text("INSERT INTO name_part (event_id, field_id, token) VALUES (:event_id, :field_id, :token)")
+_INSERT_NAME = text("INSERT INTO name_part (event_id, field_id, token, created_at) VALUES (:event_id, :field_id, "
+                    ":token, (SELECT created_at FROM event WHERE id = :event_id))")
 _KNOWN_TOKENS = text("SELECT token FROM name_variant WHERE variant IN :tokens AND token IN :tokens").bindparams(
     bindparam("tokens", expanding=True))
 _COUNTER = text("SELECT value FROM counter WHERE name = :name")
@@ -455,7 +474,10 @@ def replace_flags(conn: Connection, event_id: str, flags: Iterable[str]) -> None
 
 
 def replace_name_parts(conn: Connection, event_id: str, parts: Sequence[tuple[str, str]]) -> bool:
-    """Replace an event's name index rows and add new tokens' deletion variants; True if the vocabulary grew."""
+    """Replace an event's name index rows and add new tokens' deletion variants; True if the vocabulary grew.
+
+    The caller passes no parts for an event a search must not return (a CREATED draft): see `name_parts`.
+    """
     from sandbox.domain import deletion_variants
 
     conn.execute(_DELETE_NAMES, {"event_id": event_id})
