@@ -70,7 +70,11 @@ def _section_for(commit: ParsedCommit) -> str:
 
 def build_changelog(version: object, previous_version: object | None, commits: Iterable[ParsedCommit],
                     date: dt.date | str) -> ChangelogData:
-    """Group commits like OpenCRVS's CHANGELOG: breaking first, then features, improvements, fixes, ... other."""
+    """Group commits like OpenCRVS's CHANGELOG: breaking first, then features, improvements, fixes, ... other.
+
+    A squash merge read with ``parse_squash_commits`` arrives as one commit per Conventional Commit line of its
+    message (versioning.parse_commits), so each line gets its own entry, under the squash commit's sha.
+    """
     groups: dict[str, list[ChangelogEntry]] = {title: [] for title in SECTION_TITLES}
     for c in commits:
         if c.merge:

@@ -11,7 +11,7 @@ import semver
 from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
 from release.errors import GitConflict, InputError
-from release.versioning import ParsedCommit, parse_commit, parse_version_tag
+from release.versioning import ParsedCommit, parse_commits, parse_version_tag
 
 
 class GitProject:
@@ -65,9 +65,40 @@ class GitProject:
         out = self._try("rev-parse", "--verify", "--quiet", f"refs/heads/{name}")
         return out.strip() if out else None
 
+    def remote_branch_sha(self, remote: str, name: str) -> str | None:
+        """The commit the remote-tracking branch `remote`/`name` points at (as last fetched), or None."""
+        out = self._try("rev-parse", "--verify", "--quiet", f"refs/remotes/{remote}/{name}")
+        return out.strip() if out else None
+
+    def is_shallow(self) -> bool:
+        """True in a shallow clone (`git clone --depth N`, actions/checkout's default): history and tags are cut."""
+        out = (self._try("rev-parse", "--is-shallow-repository") or "").strip()
+        if out in ("true", "false"):
+            return out == "true"
+        # git before 2.15 echoes the unknown option: a shallow clone is one with a .git/shallow file.
+        path = (self._try("rev-parse", "--git-path", "shallow") or "").strip()
+        return bool(path) and (self.root / path).is_file()
+
     def is_dirty(self) -> bool:
         """True with tracked changes or untracked files that are not ignored."""
         return bool(self._repo.is_dirty(index=True, working_tree=True, untracked_files=True))
+
+    def dirty_paths(self) -> list[tuple[str, str]]:
+        """(state, path) for each change `is_dirty` counts: state is 'untracked', 'modified', 'added', ..."""
+        out = self._run("status", "--porcelain=v1", "-z", "--untracked-files=normal")
+        entries = out.split("\0")
+        found: list[tuple[str, str]] = []
+        i = 0
+        while i < len(entries):
+            entry = entries[i]
+            i += 1
+            if len(entry) < 4:
+                continue
+            code, path = entry[:2], entry[3:]
+            if "R" in code or "C" in code:
+                i += 1  # a rename or copy is followed by its source path
+            found.append((_status_word(code), path))
+        return found
 
     def tags(self) -> list[str]:
         """All tag names, sorted."""
@@ -85,29 +116,33 @@ class GitProject:
         return sorted(t for t in out.splitlines() if t)
 
     def last_production_version(self, production_branch: str, tag_format: str) -> tuple[semver.Version, str] | None:
-        """(version, tag) of the highest release tag reachable from the production branch; pre-releases ignored."""
+        """(version, tag) of the highest release tag reachable from the production ref; pre-releases ignored.
+
+        `production_branch` is a branch name or a full ref such as ``refs/remotes/origin/master``.
+        """
         tip = self.resolve(production_branch)
         if tip is None:
             return None
-        best: tuple[semver.Version, str] | None = None
-        for tag in (self._try("tag", "--merged", tip) or "").splitlines():
-            version = parse_version_tag(tag, tag_format)
-            if version is None or version.prerelease or version.build:
-                continue
-            if best is None or version > best[0]:
-                best = (version, tag)
-        return best
+        return _highest_final((self._try("tag", "--merged", tip) or "").splitlines(), tag_format)
 
-    def commits_between(self, since: str | None, until: str) -> list[ParsedCommit]:
-        """Parsed commits reachable from `until` but not from `since`, oldest first."""
+    def highest_release_tag(self, tag_format: str) -> tuple[semver.Version, str] | None:
+        """(version, tag) of the highest final release tag anywhere in the repository, reachable or not."""
+        return _highest_final(self.tags(), tag_format)
+
+    def commits_between(self, since: str | None, until: str, *, squash: bool = True) -> list[ParsedCommit]:
+        """Parsed commits reachable from `until` but not from `since`, oldest first.
+
+        With `squash` (``[release] parse_squash_commits``) a squash merge gives one item per Conventional
+        Commit in its message, all with the squash commit's sha (versioning.parse_commits).
+        """
         until_sha = self.head_sha(until)
         rev = until_sha if since is None else f"{self.head_sha(since)}..{until_sha}"
-        return [parse_commit(c.hexsha, str(c.message), c.author.email or "")
-                for c in self._repo.iter_commits(rev, reverse=True, topo_order=True)]
+        return [parsed for c in self._repo.iter_commits(rev, reverse=True, topo_order=True)
+                for parsed in parse_commits(c.hexsha, str(c.message), c.author.email or "", squash=squash)]
 
     def authors_between(self, since: str | None, until: str) -> set[str]:
         """Author emails of the commits between `since` (excluded) and `until`."""
-        return {c.author_email for c in self.commits_between(since, until) if c.author_email}
+        return {c.author_email for c in self.commits_between(since, until, squash=False) if c.author_email}
 
     def is_ancestor(self, a: str, b: str) -> bool:
         """True if commit `a` is `b` or an ancestor of `b`."""
@@ -245,6 +280,30 @@ class GitProject:
         except GitCommandError as exc:
             raise GitConflict(f"push to {self.remote} refused: {_git_message(exc)}") from exc
         return True
+
+
+def _highest_final(tags: Sequence[str], tag_format: str) -> tuple[semver.Version, str] | None:
+    """(version, tag) of the highest tag naming a final version (no pre-release, no build) under `tag_format`."""
+    best: tuple[semver.Version, str] | None = None
+    for tag in tags:
+        version = parse_version_tag(tag, tag_format)
+        if version is None or version.prerelease or version.build:
+            continue
+        if best is None or version > best[0]:
+            best = (version, tag)
+    return best
+
+
+_STATUS_WORDS = {"?": "untracked", "M": "modified", "A": "added", "D": "deleted", "R": "renamed", "C": "copied",
+                 "T": "type changed", "U": "unmerged"}
+
+
+def _status_word(code: str) -> str:
+    """A porcelain XY code as one word: the index state if set, else the work tree's."""
+    for letter in (code[0], code[1]):
+        if letter in _STATUS_WORDS:
+            return _STATUS_WORDS[letter]
+    return "changed"
 
 
 def _git_message(exc: GitCommandError) -> str:

@@ -23,7 +23,11 @@ def command(click_ctx: click.Context, bump: str, explicit: str | None, no_deploy
 
     The candidate is the head of release/vX.Y.Z (created from HEAD when new). To add a fix, commit it on that
     branch and run prepare again: the new head becomes the next rc and older evidence turns STALE.
+
+    With nothing to release since production, print one line (or ``{"released": false, ...}`` with --json) and
+    exit 0: a scheduled run must not go red on a quiet week, and nothing is created (docs/versioning.md).
     """
+    from release.planning import NothingToPlan
     from release.report.text import checklist_lines
     from release.workflow.context import open_context
     from release.workflow.prepare import prepare
@@ -31,8 +35,14 @@ def command(click_ctx: click.Context, bump: str, explicit: str | None, no_deploy
     from release.workflow.status import view_json
 
     ctx = open_context(actor=actor, dry_run=dry_run)
-    result = prepare(ctx, bump=bump, explicit=explicit, deploy=not no_deploy, gates=not no_gates,
-                     progress=printer(quiet=as_json))
+    try:
+        result = prepare(ctx, bump=bump, explicit=explicit, deploy=not no_deploy, gates=not no_gates,
+                         progress=printer(quiet=as_json))
+    except NothingToPlan as nothing:
+        if nothing.baseline.production_note:
+            click.echo(f"note: {nothing.baseline.production_note}", err=True)
+        click.echo(json.dumps(nothing.to_json(), indent=2) if as_json else nothing.line())
+        click_ctx.exit(0)
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2))
     elif result.dry_run:

@@ -55,10 +55,12 @@ def test_version_text_output_names_the_reason(release_repo, run_cli):
     assert repo.refs() == before  # a preview changes nothing
 
 
-def test_nothing_releasable_exits_2_with_one_line(release_repo, run_cli):
+def test_nothing_releasable_exits_0_with_one_line(release_repo, run_cli):
     repo = release_repo(["chore: init", "docs: guide", "chore: tidy"], tags={"v1.1.0": 0}, production_branch_at=0)
     result = run_cli("version", cwd=repo.path)
-    _one_line_error(result, "error: nothing to release: no feat, fix, perf or breaking commit since 1.1.0")
+    assert result.exit_code == 0, result.stderr  # a quiet week must not turn a CI schedule red
+    assert result.stdout == ("nothing to release: no feat, fix, perf or breaking commit since 1.1.0; production is "
+                             "1.1.0 (v1.1.0) on production; 2 commits read, no candidate to cut\n")
 
 
 @pytest.mark.parametrize(
@@ -146,7 +148,7 @@ def test_init_writes_loadable_config_and_refuses_overwrite(tmp_path, run_cli):
     result = run_cli("init", "--json", cwd=repo.path / "sub")
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
-    assert data == {"path": str(repo.path / "release.toml"), "overwritten": False}
+    assert (data["path"], data["overwritten"]) == (str(repo.path / "release.toml"), False)
     text = (repo.path / "release.toml").read_text()
     assert "client_secret_env" in text and "# " in text
     assert load_config(repo.path / "release.toml").gates["load"].kind == "locust"
