@@ -43,7 +43,7 @@ SUMMARIES: dict[str, str] = {
     "demo": "Run a whole release cycle against bundled sandboxes.",
     "evidence": "Export or import gate evidence as a signed bundle.",
     "gate": "Run one gate against the current candidate.",
-    "init": "Write a commented release.toml.",
+    "init": "Write a release.toml that fits this repository.",
     "load": "Run, compare and A/B the load gate.",
     "prepare": "Cut a release candidate and run its gates.",
     "promote": "Promote a release whose gates have all passed.",
