@@ -17,7 +17,7 @@ import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,10 @@ from regression.data import Declarations, Record, declare_new, node_seed, regist
 from regression.preflight import PreflightFailed, PreflightResult, run_preflight
 from regression.summary import ReportFolder, build_summary, one_line
 
-CHROMIUM = os.environ.get("CRVS_CHROMIUM", "/usr/bin/chromium")
+#: Where the browser tests look for Chromium, in order: CRVS_CHROMIUM (the browser gate sets it from its
+#: `chromium` key), Playwright's own Chromium (`playwright install chromium`), then Debian's package.
+CHROMIUM_ENV = "CRVS_CHROMIUM"
+CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 NO_TARGET = (f"crvs-regression: no target: pass --crvs-target FILE (a deployment profile), set {TARGET_FILE_ENV}, "
@@ -453,20 +456,57 @@ def _artifacts_dir(state: SuiteState) -> Path:
     return state.artifacts_dir
 
 
+class ChromiumMissing(Exception):
+    """No Chromium where the browser tests look for one."""
+
+
+def find_chromium(environ: Mapping[str, str], playwright_chromium: str | None, debian: str = CHROMIUM) -> str:
+    """The Chromium to drive: the one CRVS_CHROMIUM names, else Playwright's own, else Debian's; else fail.
+
+    A browser named in CRVS_CHROMIUM (or the gate's `chromium` key) that is missing fails on its own: the run
+    never quietly drives another browser than the one asked for.
+    """
+    named = environ.get(CHROMIUM_ENV, "").strip()
+    if named:
+        if not Path(named).is_file():
+            raise ChromiumMissing(f"crvs-regression: browser tests need Chromium at {named} ({CHROMIUM_ENV}, or "
+                                  f"the browser gate's chromium key); it is missing")
+        return named
+    for found in (playwright_chromium, debian):
+        if found and Path(found).is_file():
+            return found
+    raise ChromiumMissing(
+        "crvs-regression: browser tests need Chromium and none was found. Looked for: "
+        f"1. {CHROMIUM_ENV} (or the browser gate's chromium key): not set; "
+        f"2. Playwright's Chromium at {playwright_chromium or '(Playwright named none)'}: missing "
+        "(run `python -m playwright install --with-deps chromium`); "
+        f"3. Debian's {debian}: missing (apt-get install chromium)")
+
+
+def _playwright_chromium(playwright: Any) -> str | None:
+    """Where Playwright's own Chromium is (or would be) installed; None when Playwright cannot say."""
+    try:
+        return str(playwright.chromium.executable_path) or None
+    except Exception:
+        return None
+
+
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Any]:
-    """Debian's Chromium under Playwright (one per worker); missing Chromium FAILS the browser tests."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"crvs-regression: browser tests need Chromium at {CHROMIUM} (Debian package 'chromium', "
-                    f"or set CRVS_CHROMIUM); it is missing", pytrace=False)
+    """A Chromium under Playwright (one per worker), found by find_chromium; no Chromium FAILS the browser tests."""
     from playwright.sync_api import sync_playwright
 
     playwright = sync_playwright().start()
     try:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        executable = find_chromium(os.environ, _playwright_chromium(playwright))
+    except ChromiumMissing as exc:
+        playwright.stop()
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
     except Exception as exc:
         playwright.stop()
-        pytest.fail(f"crvs-regression: Chromium at {CHROMIUM} did not start: {one_line(str(exc))}", pytrace=False)
+        pytest.fail(f"crvs-regression: Chromium at {executable} did not start: {one_line(str(exc))}", pytrace=False)
     yield browser
     browser.close()
     playwright.stop()
