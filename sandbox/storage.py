@@ -343,8 +343,8 @@ _UPLOAD_EXISTS = text("SELECT 1 FROM upload WHERE path = :path")
 _DELETE_FLAGS = text("DELETE FROM event_flag WHERE event_id = :event_id")
 _INSERT_FLAG = text("INSERT INTO event_flag (event_id, flag) VALUES (:event_id, :flag)")
 _DELETE_NAMES = text("DELETE FROM name_part WHERE event_id = :event_id")
-_INSERT_NAME = text("INSERT INTO name_part (event_id, field_id, token, created_at) VALUES (:event_id, :field_id, "
-                    ":token, (SELECT created_at FROM event WHERE id = :event_id))")
+_INSERT_NAME = text("INSERT INTO name_part (event_id, field_id, token, created_at) "
+                    "SELECT id, :field_id, :token, created_at FROM event WHERE id = :event_id")
 _KNOWN_TOKENS = text("SELECT token FROM name_variant WHERE variant IN :tokens AND token IN :tokens").bindparams(
     bindparam("tokens", expanding=True))
 _COUNTER = text("SELECT value FROM counter WHERE name = :name")

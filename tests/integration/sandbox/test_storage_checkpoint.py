@@ -27,11 +27,12 @@ def _database_pages(db: Path) -> int:
     return db.stat().st_size // 4096
 
 
-def _wait_for_growth(db: Path, before: int, deadline_s: float = 20.0) -> int:
+def _wait_for_growth(db: Path, want: int, deadline_s: float = 20.0) -> int:
+    """The database file's pages once it has `want` of them, or at the deadline (the checkpointer ticks)."""
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
         now = _database_pages(db)
-        if now > before:
+        if now >= want:
             return now
         time.sleep(0.05)
     return _database_pages(db)
@@ -48,7 +49,7 @@ def test_the_wal_reaches_the_database_only_with_the_background_checkpointer(tmp_
             raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         before = _database_pages(db)
         _write_uploads(store, 40)  # ~40 pages of blobs: far below SQLite's 1000-page automatic checkpoint
-        after = _wait_for_growth(db, before, deadline_s=20.0 if background else 1.0)
+        after = _wait_for_growth(db, before + 40, deadline_s=20.0 if background else 1.0)
         with store.write() as conn:
             autocheckpoint = conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
     finally:
