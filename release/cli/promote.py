@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -37,6 +38,20 @@ def command(click_ctx: click.Context, version: str, dry_run: bool, resume: bool,
         for planned in result.planned:
             click.echo(f"  - {planned}")
         for step in result.steps:
-            click.echo(f"  {step['step']}: {step['status']}")
+            click.echo(f"  {step['step']}: {step['status']}{step_note(step)}")
         click.echo(result.message, err=result.exit_code != 0)
     click_ctx.exit(result.exit_code)
+
+
+def step_note(step: dict[str, Any]) -> str:
+    """What a step recorded that a reader must see: a deploy by hand, the deployed images and variables, a waiver."""
+    if step.get("manual"):
+        return f" ({step['manual']})"
+    if step.get("waived"):
+        return f" (waived: {step['waived']})"
+    facts = []
+    for label, key in (("images", "images"), ("variables", "variables")):
+        pairs = (step.get(key) or {}).items()
+        if pairs:
+            facts.append(f"{label}: " + ", ".join(f"{name}={value}" for name, value in pairs))
+    return f" ({'; '.join(facts)})" if facts else ""

@@ -196,7 +196,17 @@ def gate_targets(ctx: Context, gates: Sequence[GateConfig]) -> list[Target]:
 
 
 def require_gate_secrets(ctx: Context, gates: Sequence[GateConfig]) -> None:
-    """ConfigError (exit 2) naming the file and key of a secret env var these gates' targets need and lack."""
+    """ConfigError (exit 2) naming the file and key of a secret env var these gates' targets need and lack.
+
+    First, MissingExtra (exit 2) naming the ``pip install 'crvs-release[...]'`` line when a gate's tool comes from
+    an extra that is not installed (locust gates need [load], browser gates [browser]): before any run is recorded,
+    and before prepare cuts anything.
+    """
+    from release.extras import require_gate_extra
+
+    for gate in gates:
+        if gate.automated:
+            require_gate_extra(gate.kind, gate.name)
     for target in gate_targets(ctx, gates):
         target.require_secrets(ctx.environ)
 
@@ -322,7 +332,7 @@ def _command(ctx: Context, gate: GateConfig, target: Target, candidate: Candidat
     values = _placeholders(candidate, target, workdir)
     argv = command_argv(_fill(str(gate.options["run"]), {k: v for k, v in values.items()
                                                           if k not in ("version", "commit", "tag")}),
-                        version=values["version"], commit=values["commit"], tag=values["tag"])
+                        version=values["version"], commit=values["commit"], tag=values["tag"], strict=False)
     junit = Path(_fill(str(gate.options["junit"]), values))
     junit = junit if junit.is_absolute() else ctx.root / junit
     junit.unlink(missing_ok=True)  # a stale file from an earlier run must never count
@@ -376,8 +386,12 @@ def _regression(ctx: Context, gate: GateConfig, target: Target, candidate: Candi
     for arg in gate.options.get("args", ()):
         argv += ["--pytest-arg", arg]
     log = workdir / "regression-output.txt"
-    code = _run_tool(argv, ctx.root, _gate_env_with_profile(ctx, candidate, target, workdir),
-                     float(gate.options.get("timeout", DEFAULT_TIMEOUT_S)), log)
+    env = _gate_env_with_profile(ctx, candidate, target, workdir)
+    if browser and gate.options.get("chromium"):
+        # The browser the gate names; without it the suite finds Playwright's Chromium, then Debian's.
+        chromium = Path(str(gate.options["chromium"]))
+        env["CRVS_CHROMIUM"] = str(chromium if chromium.is_absolute() else ctx.root / chromium)
+    code = _run_tool(argv, ctx.root, env, float(gate.options.get("timeout", DEFAULT_TIMEOUT_S)), log)
     files = [(p, k) for p, k in ((log, "log"), (junit, "junit"), (summary_path, "summary")) if p.is_file()]
     if arts.is_dir():
         files += [(p, "screenshot" if p.suffix == ".png" else "attachment")

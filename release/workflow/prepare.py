@@ -23,7 +23,7 @@ from release.gates import GateState
 from release.ledger import CandidateRecord
 from release.planning import VersionPlan, plan_version
 from release.workflow.context import Context
-from release.workflow.deploy import command_argv, run_command
+from release.workflow.deploy import command_argv, require_command_variables, run_command
 from release.workflow.gate_runner import (
     GateOutcome,
     candidate_version,
@@ -54,6 +54,8 @@ class PrepareResult:
     sha: str
     tag_created: bool
     dry_run: bool
+    production_ref: str | None = None
+    production_note: str | None = None
     planned: list[str] = field(default_factory=list)
     deploys: list[dict[str, Any]] = field(default_factory=list)
     gates: list[GateOutcome] = field(default_factory=list)
@@ -70,7 +72,9 @@ class PrepareResult:
         """The `release prepare --json` shape."""
         from release.workflow.status import view_json
 
-        return {"version": self.version, "previous_version": self.previous_version, "branch": self.branch,
+        return {"released": True, "version": self.version, "previous_version": self.previous_version,
+                "production_ref": self.production_ref, "production_note": self.production_note,
+                "branch": self.branch,
                 "branch_created": self.branch_created, "tag": self.tag, "rc": self.rc, "sha": self.sha,
                 "tag_created": self.tag_created, "dry_run": self.dry_run, "planned": self.planned,
                 "deploys": self.deploys, "gates": [g.to_json() for g in self.gates],
@@ -80,10 +84,43 @@ class PrepareResult:
 
 def _candidate_plan(ctx: Context, bump: str, explicit: str | None) -> tuple[VersionPlan, bool]:
     """Plan from HEAD; if the release branch exists, re-plan from its head (the candidate is the branch head)."""
-    plan = plan_version(ctx.config, ctx.git, bump=bump, explicit=explicit)
+    plan = plan_version(ctx.config, ctx.git, bump=bump, explicit=explicit, environ=ctx.environ)
     if ctx.git.branch_sha(plan.branch) is None:
         return plan, True
-    return plan_version(ctx.config, ctx.git, explicit=str(plan.next_version), until=plan.branch), False
+    return plan_version(ctx.config, ctx.git, explicit=str(plan.next_version), until=plan.branch,
+                        environ=ctx.environ), False
+
+
+#: How many dirty paths the refusal names before "and N more".
+DIRTY_PATHS_SHOWN = 20
+
+
+def refuse_dirty_tree(ctx: Context) -> None:
+    """InputError naming the untracked and modified files: a candidate is a commit, so they would not be in it.
+
+    Right after `release init`, release.toml itself is untracked: the message says to commit it.
+    """
+    paths = ctx.git.dirty_paths()
+    if not paths and not ctx.git.is_dirty():
+        return
+    shown = ", ".join(f"{path} ({state})" for state, path in paths[:DIRTY_PATHS_SHOWN])
+    more = f" and {len(paths) - DIRTY_PATHS_SHOWN} more" if len(paths) > DIRTY_PATHS_SHOWN else ""
+    message = (f"{ctx.root}: the working tree has uncommitted or untracked changes; commit or stash them before "
+               f"preparing a release: {shown or 'see git status'}{more}")
+    config = _relative(ctx.config.path, ctx.root)
+    if config is not None and any(state == "untracked" and (path == config or (path.endswith("/")
+                                  and config.startswith(path))) for state, path in paths):
+        message += (f"; {config} is not committed yet (as after `release init`): commit it with "
+                    f"`git add {config} && git commit -m \"chore: add release configuration\"`")
+    raise InputError(message)
+
+
+def _relative(path: Path, root: Path) -> str | None:
+    """`path` relative to the repository root, with '/' separators as git prints it; None if outside it."""
+    try:
+        return Path(path).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return None
 
 
 def deploy_targets(ctx: Context) -> list[str]:
@@ -99,17 +136,21 @@ def prepare(ctx: Context, *, bump: str = "auto", explicit: str | None = None, de
             gates: bool = True, progress: Progress = _silent) -> PrepareResult:
     """Cut (or reuse) the candidate at the release branch head, deploy it, run the automated gates, report."""
     actor = ctx.require_actor()
-    if ctx.git.is_dirty():
-        raise InputError(f"{ctx.root}: the working tree has uncommitted or untracked changes; commit or stash them "
-                         "before preparing a release")
+    refuse_dirty_tree(ctx)
     if gates:  # a gate that cannot log in would only end in ERROR: say so before cutting anything
         require_gate_secrets(ctx, [g for g in ctx.config.gates.values() if g.automated])
+    if deploy:  # a deploy command that cannot be rendered (an unset variable) would fail after tagging: say so now
+        require_command_variables(ctx.config, [ctx.config.targets[n] for n in deploy_targets(ctx)],
+                                  environ=ctx.environ)
     plan, new_branch = _candidate_plan(ctx, bump, explicit)
     version, previous = str(plan.next_version), (str(plan.last_version) if plan.last_version else None)
     sha = plan.head
     result = PrepareResult(version=version, previous_version=previous, branch=plan.branch,
                            branch_created=new_branch, tag=plan.rc_tag, rc=plan.rc, sha=sha,
-                           tag_created=not plan.rc_reused, dry_run=ctx.dry_run)
+                           tag_created=not plan.rc_reused, dry_run=ctx.dry_run,
+                           production_ref=plan.production_ref, production_note=plan.production_note)
+    if plan.production_note:
+        progress(plan.production_note)
     try:
         existing = ctx.ledger.get_release(version)
     except InputError:
@@ -120,8 +161,7 @@ def prepare(ctx: Context, *, bump: str = "auto", explicit: str | None = None, de
              f"candidate {plan.rc_tag} at {sha[:12]} on {plan.branch}")
     ctx.git.ensure_branch(plan.branch, sha)
     ctx.git.create_tag(plan.rc_tag, sha, f"release candidate {plan.rc_tag}")
-    commits = ctx.git.commits_between(plan.last_tag, sha)
-    section = render_changelog(build_changelog(version, previous, commits, ctx.now().date()))
+    section = render_changelog(build_changelog(version, previous, plan.commits, ctx.now().date()))
     report_dir = ctx.reports_dir / plan.rc_tag
     if ctx.dry_run:
         result.planned.extend(ctx.git.planned())
@@ -129,11 +169,16 @@ def prepare(ctx: Context, *, bump: str = "auto", explicit: str | None = None, de
             result.planned.append(f"ledger: record release {version} prepared by {actor}")
         result.planned.append(f"ledger: record candidate {plan.rc_tag} at {sha[:12]} (reused if already recorded)")
         result.planned.append(f"write changelog section to {report_dir / 'CHANGELOG.md'}")
+        from release.workflow.deploy import MANUAL_NOTE, is_manual
+
         for name in deploy_targets(ctx) if deploy else ():
             target = ctx.config.targets[name]
-            if target.deploy:
+            if is_manual(target.deploy):
+                result.planned.append(f"deploy to {name}: by hand (deploy = \"manual\"; {MANUAL_NOTE})")
+            elif target.deploy:
                 argv = command_argv(target.deploy, version=candidate_version_text(version, plan.rc), commit=sha,
-                                    tag=plan.rc_tag)
+                                    tag=plan.rc_tag, target=name, variables=ctx.config.variables,
+                                    environ=ctx.environ, source=target.source, where=f"targets.{name}.deploy")
                 result.planned.append(f"deploy to {name}: {' '.join(argv)}")
             result.planned.append(f"wait up to {target.version_timeout_s:g}s for {target.name} to report "
                                   f"{candidate_version_text(version, plan.rc)} ({_identity_text(target)})")
@@ -171,21 +216,33 @@ def candidate_version_text(version: str, rc: int) -> str:
 def _deploy_and_wait(ctx: Context, candidate: CandidateRecord, result: PrepareResult, *, deploy: bool,
                      progress: Progress) -> dict[str, str]:
     """Deploy the candidate to each gate target and wait for it; target name -> reason its gates are ERROR."""
+    from release.workflow.deploy import MANUAL_NOTE, is_manual, target_command
+
     forced: dict[str, str] = {}
     want = candidate_version(candidate)
     for name in deploy_targets(ctx):
         target = ctx.config.targets[name]
         record: dict[str, Any] = {"target": name, "url": target.gateway}
-        if deploy and target.deploy:
-            argv = command_argv(target.deploy, version=want, commit=candidate.sha, tag=candidate.tag)
+        if deploy and is_manual(target.deploy):
+            # deploy = "manual": the operator deploys by hand; the wait below still checks what the target reports.
+            record.update(manual=MANUAL_NOTE)
+            progress(f"deploy {candidate.tag} to {name}: by hand ({MANUAL_NOTE})")
+            ctx.ledger.append_audit(ctx.actor or "release", "candidate.deployed", f"{candidate.version}/rc.{candidate.rc}",
+                                    {"target": name, "manual": MANUAL_NOTE}, now=ctx.now())
+        elif deploy and target.deploy:
+            command = target_command(ctx.config, target, "deploy", version=want, commit=candidate.sha,
+                                     tag=candidate.tag, environ=ctx.environ)
+            argv, variables = command.argv, dict(command.variables)
             progress(f"deploy {candidate.tag} to {name}: {' '.join(argv)}")
             outcome = run_command(argv, ctx.root, env=ctx.environ)
             images = parse_image_record(outcome.output)
-            record.update(command=list(argv), exit_code=outcome.exit_code, images=images)
+            record.update(command=list(argv), variables=variables, exit_code=outcome.exit_code, images=images)
             ctx.ledger.append_audit(ctx.actor or "release", "candidate.deployed", f"{candidate.version}/rc.{candidate.rc}",
-                                    {"target": name, "argv": list(argv), "exit_code": outcome.exit_code,
-                                     "images": images}, now=ctx.now())
+                                    {"target": name, "argv": list(argv), "variables": variables,
+                                     "exit_code": outcome.exit_code, "images": images}, now=ctx.now())
             _keep_deploy_record(ctx, candidate, name, list(argv), outcome.exit_code, images)
+            if images:
+                progress(f"deployed to {name}: " + ", ".join(f"{k}={v}" for k, v in images.items()))
             if not outcome.ok:
                 forced[name] = f"deploy to {name} failed: {outcome.describe()}"
                 record["error"] = forced[name]

@@ -6,6 +6,13 @@ target's ``promote`` or ``deploy`` command), ``smoke`` (``release regression run
 target) and ``audit`` (the final audit event; the release becomes PROMOTED). A promotion killed mid-way resumes on
 the next run: DONE steps are skipped, and each step is idempotent on its own (a tag already at the sha is fine).
 A failed deploy or smoke check leaves the release FAILED_AFTER_PROMOTE: run ``release rollback``.
+
+Fail closed: promote needs ``[targets.production]`` with a ``promote`` or ``deploy`` command, or ``deploy =
+"manual"``. Without one it refuses (exit 1) and changes nothing, because it could not deploy or smoke-check
+production and PROMOTED would be a claim nobody checked. With ``deploy = "manual"`` the deploy step records that
+the operator deployed by hand (and what production reports), and the smoke check still runs against the production
+gateway unless ``smoke_waiver = "reason"`` is set; then the smoke step records the waiver and its reason. A command
+that cannot be rendered (an unset env var behind a variable) is an exit 2 before any ref moves.
 """
 
 from __future__ import annotations
@@ -22,15 +29,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from release.config import Target
+from release.config import MANUAL_DEPLOY, Target
 from release.errors import Blocked
 from release.ledger import ReleaseState, StepStatus
 from release.versioning import format_ref
 from release.workflow.context import Context
-from release.workflow.deploy import command_argv, run_command
+from release.workflow.deploy import MANUAL_NOTE, RenderedCommand, is_manual, run_command, target_command
 from release.workflow.gate_runner import write_profile
 from release.workflow.status import ReleaseView, evaluate_release, resolve_release
-from release.workflow.target import wait_for
+from release.workflow.target import parse_image_record, probe_identity, wait_for
 
 STEPS = ("tag", "production-branch", "deploy", "smoke", "audit")
 #: Test hook: the step after which the process kills itself (os._exit(137)); honoured only when set.
@@ -76,6 +83,48 @@ def production_target(ctx: Context) -> Target | None:
     return ctx.config.targets.get(PRODUCTION_TARGET)
 
 
+def production_command(target: Target) -> tuple[str, str] | None:
+    """(key, template) of what promote runs on production: its promote command, else its deploy command.
+
+    ``("deploy", "manual")`` means the operator deploys by hand; None means the target says nothing about deploying.
+    """
+    if target.promote:
+        return "promote", target.promote
+    if target.deploy:
+        return "deploy", target.deploy
+    return None
+
+
+def require_production_target(ctx: Context, command: str = "promote") -> Target:
+    """The production target promote deploys and smoke-checks; Blocked (exit 1) naming what to add when missing.
+
+    ``command`` names the refusing command (promote, rollback) in the message.
+    """
+    target = production_target(ctx)
+    fix = (f'a promote = "..." or deploy = "..." command (it may use {{version}} {{commit}} {{tag}} {{target}} and '
+           f'[variables]), or deploy = "{MANUAL_DEPLOY}" if you deploy by hand (the smoke check still runs unless '
+           'smoke_waiver = "reason" is set); see docs/deploy.md')
+    if target is None:
+        raise Blocked(f"{command} refused: {ctx.config.path.name} has no [targets.{PRODUCTION_TARGET}], so "
+                      f"{command} could not deploy production; nothing was changed. Add "
+                      f'[targets.{PRODUCTION_TARGET}] with gateway = "https://gateway.<your domain>" and {fix}')
+    if production_command(target) is None:
+        raise Blocked(f"{command} refused: [targets.{PRODUCTION_TARGET}] in {target.source} has neither a promote "
+                      f"nor a deploy command, so {command} could not deploy production; nothing was changed. "
+                      f"Add {fix}")
+    return target
+
+
+def _render(ctx: Context, target: Target, version: str, sha: str, tag: str) -> RenderedCommand | None:
+    """The production command, rendered (None for a manual deploy); ConfigError (exit 2) before anything moves."""
+    found = production_command(target)
+    assert found is not None, "require_production_target refuses a target without a command"
+    key, template = found
+    if is_manual(template):
+        return None
+    return target_command(ctx.config, target, key, version=version, commit=sha, tag=tag, environ=ctx.environ)
+
+
 def _owner(actor: str) -> str:
     return f"{actor} (pid {os.getpid()} on {socket.gethostname()})"
 
@@ -94,17 +143,20 @@ def _owner_is_dead(owner: str | None) -> bool:
     return False
 
 
-def _plan(ctx: Context, view: ReleaseView, tag: str, done: list[str]) -> list[str]:
+def _plan(ctx: Context, view: ReleaseView, target: Target, command: RenderedCommand | None, tag: str,
+          done: list[str]) -> list[str]:
     assert view.candidate is not None
     sha, branch = view.candidate.sha, ctx.config.release.production_branch
-    target = production_target(ctx)
+    deploy = (f"deploy {tag} to {target.name}: {' '.join(command.argv)}" if command is not None
+              else f"deploy {tag} to {target.name}: by hand (deploy = \"{MANUAL_DEPLOY}\"; {MANUAL_NOTE})")
+    smoke = (f"smoke check: waived ({target.smoke_waiver})" if target.smoke_waiver else
+             f"smoke check: release regression run -m smoke --target-file <{target.name} profile> "
+             f"against {target.gateway}")
     text = {
         "tag": f"tag {tag} at {sha[:12]}",
         "production-branch": f"fast-forward {branch} to {sha[:12]}",
-        "deploy": (f"deploy {tag} to production: {target.promote or target.deploy}" if target and
-                   (target.promote or target.deploy) else "deploy: skipped (no production target command)"),
-        "smoke": (f"smoke check: release regression run -m smoke --target-file <{target.name} profile>" if target
-                  else "smoke: skipped (no [targets.production])"),
+        "deploy": deploy,
+        "smoke": smoke,
         "audit": "audit event release.promoted; release state PROMOTED",
     }
     return [("(done) " if step in done else "") + text[step] for step in STEPS]
@@ -130,13 +182,14 @@ def promote(ctx: Context, version: str, *, resume: bool = False, progress: Progr
         return PromoteResult(release.version, "BLOCKED", tag, view.candidate.sha if view.candidate else None,
                              f"promotion of {release.version} blocked: {reasons}", view=view)
     sha = view.candidate.sha
-    production = production_target(ctx)
-    if production is not None and not ctx.dry_run:
+    production = require_production_target(ctx)  # fail closed: no production target, no promotion
+    command = _render(ctx, production, release.version, sha, tag)  # an unset variable: exit 2, nothing moved
+    if not ctx.dry_run and not production.smoke_waiver:
         production.require_secrets(ctx.environ)  # the smoke check logs in: fail before moving anything
     done = ctx.ledger.completed_steps(release.version) if release.state is ReleaseState.PROMOTING else []
     if ctx.dry_run:
         return PromoteResult(release.version, "PLANNED", tag, sha, f"would promote {view.candidate.tag} as {tag}",
-                             planned=_plan(ctx, view, tag, done), view=view)
+                             planned=_plan(ctx, view, production, command, tag, done), view=view)
     owner = _owner(actor)
     if not ctx.ledger.claim_promotion(release.version, owner, now=ctx.now()):
         current = ctx.ledger.get_release(release.version)
@@ -147,7 +200,7 @@ def promote(ctx: Context, version: str, *, resume: bool = False, progress: Progr
                           f"{current.promotion_owner or 'someone else'} ({current.state.value})")
         progress(f"resuming the promotion started by {current.promotion_owner}")
     done = ctx.ledger.completed_steps(release.version)
-    steps = _Steps(ctx, release.version, tag, sha, actor, progress)
+    steps = _Steps(ctx, production, release.version, tag, sha, actor, progress)
     result = PromoteResult(release.version, "PROMOTED", tag, sha, "", view=view)
     for step in STEPS:
         if step in done:
@@ -172,16 +225,21 @@ def promote(ctx: Context, version: str, *, resume: bool = False, progress: Progr
         if ctx.environ.get(CRASH_ENV) == step:
             os._exit(137)  # test hook: die like `kill -9` right after the step is recorded
     result.message = f"promoted {release.version}: {tag} at {sha[:12]}, {ctx.config.release.production_branch} moved"
+    if command is None:
+        result.message += f"; deploy = \"{MANUAL_DEPLOY}\": {MANUAL_NOTE}"
+    if production.smoke_waiver:
+        result.message += f"; smoke check waived: {production.smoke_waiver}"
     return result
 
 
 class _Steps:
     """The promotion steps; each returns (ok, detail) and is idempotent on its own."""
 
-    def __init__(self, ctx: Context, version: str, tag: str, sha: str, actor: str, progress: Progress) -> None:
+    def __init__(self, ctx: Context, target: Target, version: str, tag: str, sha: str, actor: str,
+                 progress: Progress) -> None:
         self.ctx, self.version, self.final_tag, self.sha, self.actor, self.progress = ctx, version, tag, sha, actor, progress
         self.branch = ctx.config.release.production_branch
-        self.target = production_target(ctx)
+        self.target = target
 
     def started_detail(self, step: str) -> dict[str, Any]:
         if step == "production-branch":
@@ -201,17 +259,26 @@ class _Steps:
 
     def deploy(self) -> tuple[bool, dict[str, Any]]:
         target = self.target
-        if target is None:
-            return True, {"skipped": f"no [targets.{PRODUCTION_TARGET}] configured"}
-        template = target.promote or target.deploy
-        if not template:
-            return True, {"skipped": f"target {target.name} has no promote or deploy command"}
-        argv = command_argv(template, version=self.version, commit=self.sha, tag=self.final_tag)
+        found = production_command(target)
+        assert found is not None, "require_production_target refuses a target without a command"
+        key, template = found
+        base: dict[str, Any] = {"target": target.name, "url": target.gateway, "version": self.version,
+                                "commit": self.sha, "tag": self.final_tag}
+        if is_manual(template):
+            return True, self._manual_deploy(base)
+        command = target_command(self.ctx.config, target, key, version=self.version, commit=self.sha,
+                                 tag=self.final_tag, environ=self.ctx.environ)
+        argv = command.argv
         self.progress(f"deploy: {' '.join(argv)}")
         outcome = run_command(argv, self.ctx.root, env=self.ctx.environ)
-        detail: dict[str, Any] = {"target": target.name, "url": target.gateway, "template": template,
-                                  "version": self.version, "commit": self.sha, "tag": self.final_tag,
-                                  "exit_code": outcome.exit_code}
+        images = parse_image_record(outcome.output)
+        # What was deployed: the rendered argv, the variables it used (never secrets: see docs/deploy.md) and the
+        # image tags the command printed as RELEASE_IMAGE_<NAME>= lines.
+        detail: dict[str, Any] = {**base, "template": template, "argv": list(argv),
+                                  "variables": dict(command.variables), "exit_code": outcome.exit_code,
+                                  "images": images}
+        if images:
+            self.progress("deployed: " + ", ".join(f"{k}={v}" for k, v in images.items()))
         if not outcome.ok:
             return False, {**detail, "reason": outcome.describe()}
         seen = wait_for(target, self.version, self.sha, target.version_timeout_s,
@@ -221,19 +288,47 @@ class _Steps:
                                                f"within {target.version_timeout_s:g}s"}
         return True, {**detail, "reported": seen.to_json()}
 
+    def _manual_deploy(self, base: dict[str, Any]) -> dict[str, Any]:
+        """deploy = "manual": record that the operator deploys by hand, and what production reports right now."""
+        probed = probe_identity(self.target, environ=self.ctx.environ)
+        detail = {**base, "deploy": MANUAL_DEPLOY, "manual": MANUAL_NOTE,
+                  "reported": probed.identity.to_json() if probed.identity else None}
+        if probed.identity is None:
+            detail["probe_problem"] = probed.problem
+        now = probed.identity.version if probed.identity else f"unknown ({probed.problem})"
+        self.progress(f"deploy: by hand ({MANUAL_NOTE}); {self.target.name} reports {now}")
+        return detail
+
     def smoke(self) -> tuple[bool, dict[str, Any]]:
-        if self.target is None:
-            return True, {"skipped": f"no [targets.{PRODUCTION_TARGET}] configured"}
-        return smoke_check(self.ctx, self.target)
+        target = self.target
+        where = {"target": target.name, "url": target.gateway}
+        if target.smoke_waiver:
+            self.progress(f"smoke check waived: {target.smoke_waiver}")
+            return True, {**where, "waived": target.smoke_waiver}
+        ok, detail = smoke_check(self.ctx, target)
+        return ok, {**where, **detail}
 
     def audit(self) -> tuple[bool, dict[str, Any]]:
         already = [e for e in self.ctx.ledger.audit_events()
                    if e.action == "release.promoted" and e.subject == self.version]
         if not already:
             self.ctx.ledger.append_audit(self.actor, "release.promoted", self.version,
-                                         {"tag": self.final_tag, "sha": self.sha, "branch": self.branch}, now=self.ctx.now())
+                                         {"tag": self.final_tag, "sha": self.sha, "branch": self.branch,
+                                          **self._how_it_was_deployed()}, now=self.ctx.now())
         self.ctx.ledger.set_release_state(self.version, ReleaseState.PROMOTED, actor=self.actor, now=self.ctx.now())
         return True, {"event": "release.promoted"}
+
+    def _how_it_was_deployed(self) -> dict[str, Any]:
+        """The deploy and smoke facts for the release.promoted event, read from the recorded steps (resume-safe)."""
+        recorded = {s.step: s.detail for s in self.ctx.ledger.steps(self.version)}
+        deploy, smoke = recorded.get("deploy") or {}, recorded.get("smoke") or {}
+        how: dict[str, Any] = {"target": self.target.name, "url": self.target.gateway}
+        if deploy.get("manual"):
+            how["deploy"] = {"manual": deploy["manual"]}
+        else:
+            how["deploy"] = {k: deploy[k] for k in ("argv", "variables", "images") if k in deploy}
+        how["smoke"] = {"waived": smoke["waived"]} if smoke.get("waived") else {"counts": smoke.get("counts")}
+        return how
 
 
 def smoke_check(ctx: Context, target: Target) -> tuple[bool, dict[str, Any]]:

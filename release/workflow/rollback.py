@@ -1,8 +1,13 @@
 """Roll production back to the previous version: redeploy it, move the production branch back, audit.
 
 Exit codes: 0 rolled back (or planned with --dry-run); 1 when there is nothing to roll back (no promoted release)
-or nothing to roll back to (the production branch did not exist before the promotion), or when the redeploy
-fails (then the branch is left where it is); 2 for an unknown --to version or one that is not an ancestor.
+or nothing to roll back to (the production branch did not exist before the promotion), when there is no
+``[targets.production]`` with a command (as promote, it refuses and changes nothing), or when the redeploy fails
+(then the branch is left where it is); 2 for an unknown --to version or one that is not an ancestor, or a command
+that cannot be rendered (an unset env var behind a variable).
+
+With ``deploy = "manual"`` on the production target, rollback cannot redeploy: it moves the production branch back,
+records that the operator must redeploy the previous version by hand, and says so.
 """
 
 from __future__ import annotations
@@ -15,10 +20,10 @@ from release.errors import Blocked, InputError
 from release.ledger import ReleaseRecord, ReleaseState
 from release.versioning import format_ref, parse_version_tag
 from release.workflow.context import Context
-from release.workflow.deploy import command_argv, run_command
-from release.workflow.promote import production_target
+from release.workflow.deploy import is_manual, run_command, target_command
+from release.workflow.promote import production_command, require_production_target
 from release.workflow.status import normalise_version
-from release.workflow.target import wait_for
+from release.workflow.target import parse_image_record, wait_for
 
 Progress = Callable[[str], None]
 
@@ -93,24 +98,36 @@ def rollback(ctx: Context, *, to: str | None = None, progress: Progress = _silen
         raise Blocked(f"release {release.version} has no tag {format_ref(fmt, release.version)}; nothing to roll back")
     to_version, to_sha = _previous(ctx, release, to, current_sha)
     to_tag = format_ref(fmt, to_version) if to_version else to_sha[:12]
-    target = production_target(ctx)
-    template = (target.promote or target.deploy) if target else None
-    argv = command_argv(template, version=to_version or to_sha[:12], commit=to_sha, tag=to_tag) if template else None
+    target = require_production_target(ctx, "rollback")  # fail closed, as promote: no target, nothing changes
+    found = production_command(target)
+    assert found is not None, "require_production_target refuses a target without a command"
+    key, template = found
+    # deploy = "manual": nothing to run; the operator redeploys the previous version by hand (recorded below).
+    manual = f"roll back by hand: redeploy {to_tag} to {target.name}; not run by crvs-release"
+    command = None if is_manual(template) else target_command(
+        ctx.config, target, key, version=to_version or to_sha[:12], commit=to_sha, tag=to_tag, environ=ctx.environ)
     result = RollbackResult(release.version, to_version, to_sha, "ROLLED_BACK", "")
     if ctx.dry_run:
         result.outcome = "PLANNED"
-        result.planned = [f"deploy {to_tag} to production: {' '.join(argv)}" if argv
-                          else "deploy: skipped (no production target command)",
+        result.planned = [f"deploy {to_tag} to {target.name}: {' '.join(command.argv)}" if command
+                          else f"deploy: {manual}",
                           f"move {branch} back from {current_sha[:12]} to {to_sha[:12]} (compare-and-set)",
                           f"audit event release.rolled_back; release {release.version} state ROLLED_BACK"]
         result.message = f"would roll back {release.version} to {to_version or to_sha[:12]}"
         return result
-    if argv is not None and target is not None:
+    deployed: dict[str, Any] = {"manual": manual}
+    if command is None:
+        progress(manual)
+        result.steps.append({"step": "deploy", "manual": manual})
+    else:
+        argv = command.argv
         progress(f"redeploy {to_tag}: {' '.join(argv)}")
         outcome = run_command(argv, ctx.root, env=ctx.environ)
         seen = wait_for(target, to_version or "", to_sha, target.version_timeout_s, environ=ctx.environ) if outcome.ok else None
-        step = {"step": "deploy", "argv": list(argv), "exit_code": outcome.exit_code,
-                "reported": seen.to_json() if seen else None}
+        images = parse_image_record(outcome.output)
+        step = {"step": "deploy", "argv": list(argv), "variables": dict(command.variables),
+                "exit_code": outcome.exit_code, "images": images, "reported": seen.to_json() if seen else None}
+        deployed = {k: step[k] for k in ("argv", "variables", "images")}
         result.steps.append(step)
         if seen is None:
             result.outcome = "FAILED"
@@ -123,8 +140,13 @@ def rollback(ctx: Context, *, to: str | None = None, progress: Progress = _silen
         ctx.git.move_branch_back(branch, to_sha, expected_current=current_sha)
     result.steps.append({"step": "production-branch", "from": current_sha, "to": to_sha})
     ctx.ledger.append_audit(actor, "release.rolled_back", release.version,
-                            {"to_version": to_version, "to_sha": to_sha, "branch": branch}, now=ctx.now())
+                            {"to_version": to_version, "to_sha": to_sha, "branch": branch, "deploy": deployed},
+                            now=ctx.now())
     ctx.ledger.set_release_state(release.version, ReleaseState.ROLLED_BACK, actor=actor, now=ctx.now(),
                                  detail={"to_version": to_version, "to_sha": to_sha})
-    result.message = f"rolled back {release.version}: production runs {to_tag} again, {branch} at {to_sha[:12]}"
+    if command is None:
+        result.message = (f"rolled back {release.version}: {branch} at {to_sha[:12]} ({to_tag}); production's deploy "
+                          f"is manual: redeploy {to_tag} to {target.name} by hand now")
+    else:
+        result.message = f"rolled back {release.version}: production runs {to_tag} again, {branch} at {to_sha[:12]}"
     return result

@@ -57,6 +57,11 @@ def release_toml(staging: SandboxPorts, *, production: SandboxPorts | None = Non
     if production is not None:
         targets += "\n" + sandbox_target_toml("production", production,
                                               deploy="scripts/deploy production {version} {commit}")
+    else:
+        # promote refuses without a production target (docs/deploy.md): here production is deployed by hand,
+        # at a loopback port nothing listens on, and its smoke check is waived.
+        targets += ('\n[targets.production]\ngateway = "http://127.0.0.1:9"\ndeploy = "manual"\n'
+                    'smoke_waiver = "test repository: no production sandbox"\n')
     return f'''[release]
 production_branch = "production"
 
