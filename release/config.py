@@ -1,41 +1,64 @@
-"""release.toml: parsed once with tomllib and validated into frozen models; errors name file, key and expectation."""
+"""release.toml: parsed once with tomllib, validated by the pydantic models in release.config_models, and turned
+into the frozen classes below, which the rest of the tool reads.
+
+The models are the file's shape (and docs/release.schema.json is generated from them); these classes are what a
+run needs: a Target knows its name, its source file and its deployment profile, a GateConfig carries its options
+as one read-only mapping that config_hash covers. Errors name the file, the key path and what was expected
+(ConfigError, exit 2); docs/configuration.md is the reference for every key.
+"""
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
-import math
 import os
-import re
-import string
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from release.config_models import (
+    AUTOMATED_KINDS,
+    CONFIG_NAME,
+    DEFAULT_REPORT,
+    DEPLOY_PLACEHOLDERS,
+    GATE_KINDS,
+    LOCATION_KEYS,
+    MANUAL_DEPLOY,
+    REPORT_PLACEHOLDERS,
+    ROLE_KEYS,
+    SECRET_KEYS,
+    SLO_LIMITS,
+    SUITE_ROLES,
+    ApprovalGate,
+    BrowserGate,
+    CommandGate,
+    CriteriaGate,
+    IdentityTable,
+    LocustGate,
+    ReleaseToml,
+    SignoffGate,
+    SloTable,
+    TargetTable,
+    UserTable,
+    command_placeholders,
+    is_uuid,
+    validate_document,
+)
+from release.config_models import hint as _hint
+from release.config_models import key_path as _key
 from release.errors import ConfigError, UsageError
 
-CONFIG_NAME = "release.toml"
-GATE_KINDS = ("pytest", "browser", "locust", "command", "signoff", "approval", "criteria")
-AUTOMATED_KINDS = frozenset({"pytest", "browser", "locust", "command"})
-# Keys that would hold a literal secret; the config names an env var instead.
-SECRET_KEYS = frozenset({"client_secret", "secret", "password", "passwd", "token", "api_key", "apikey",
-                         "access_token", "private_key", "login_code", "code"})
-SLO_LIMITS = ("p50_ms", "p95_ms", "p99_ms", "error_rate", "min_rps")
-REPORT_PLACEHOLDERS = frozenset({"version", "previous_version", "tag", "commit"})
-#: The placeholders every deploy and promote command may use; [variables] declares more.
-DEPLOY_PLACEHOLDERS = frozenset({"version", "commit", "tag", "target"})
-#: A target's deploy = "manual": the operator deploys by hand; the tool records that and still smoke-checks.
-MANUAL_DEPLOY = "manual"
-
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_ENV_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_DURATION = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|h)?\s*$")
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+__all__ = [
+    "AUTOMATED_KINDS", "CONFIG_NAME", "DEPLOY_PLACEHOLDERS", "GATE_KINDS", "LOCATION_KEYS", "MANUAL_DEPLOY",
+    "REPORT_PLACEHOLDERS", "ROLE_KEYS", "SECRET_KEYS", "SLO_LIMITS", "SUITE_ROLES", "Config", "Criterion",
+    "GateConfig", "IdentitySpec", "ReleaseSettings", "ReportSettings", "Target", "UserAccount", "Variable",
+    "command_placeholders", "default_config_text", "find_config", "is_uuid", "load_config", "parse_config",
+    "write_default_config",
+]
+_DEFAULT_REPORT = DEFAULT_REPORT
 
 
 @dataclass(frozen=True)
@@ -57,20 +80,6 @@ class ReleaseSettings:
 
 #: farajaland v2.0.0's role ids in lower case, the keys of a target's `users`: the ten roles that
 #: opencrvs-farajaland release/v2.0.0 src/data-seeding/roles/roles.ts defines (crvs_client.deployment.ROLES
-#: holds the same list; release/ does not import crvs_client).
-ROLE_KEYS = ("hospital_clerk", "community_leader", "registration_agent", "local_registrar", "provincial_registrar",
-             "national_registrar", "local_system_admin", "national_system_admin", "performance_manager",
-             "embassy_official")
-#: The roles the standing suite and the load personas log in as (docs/wire-contract.md section 2).
-SUITE_ROLES = ("hospital_clerk", "registration_agent", "local_registrar")
-LOCATION_KEYS = ("office", "health_facility", "administrative_area")
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-
-
-def is_uuid(text: str) -> bool:
-    """True for a UUID in its 8-4-4-4-12 hex form (how OpenCRVS ids look)."""
-    return bool(_UUID.match(text))
-
 
 @dataclass(frozen=True)
 class IdentitySpec:
@@ -289,18 +298,6 @@ class GateConfig:
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-_DEFAULT_REPORT = {
-    "risk": "Medium: release {version} changes a system of record for births and deaths. Automated regression, "
-            "load and acceptance gates ran against candidate {tag} (commit {commit}).",
-    "impact": "Registration, search and certificate issuance are in scope; users may see a short "
-              "interruption while {version} is deployed.",
-    "implementation_plan": "Deploy {tag} (commit {commit}) to production, run the smoke check, and move the "
-                           "production branch to {commit}.",
-    "backout_plan": "Redeploy {previous_version}, move the production branch back, and re-run the smoke check; "
-                    "no data migration needs reversing unless stated in the changelog.",
-}
-
-
 @dataclass(frozen=True)
 class ReportSettings:
     """The [report] table: change-record text templates with {version} {previous_version} {tag} {commit}."""
@@ -345,100 +342,7 @@ class Config:
         return self.roles.get(role, ())
 
 
-# ---------------------------------------------------------------- validation
-
-
-def _hint(key: str, choices: Any) -> str:
-    close = difflib.get_close_matches(key, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _key(*parts: str) -> str:
-    """A dotted key path, quoting parts the way TOML would (e.g. slo."event.search".p95_ms)."""
-    return ".".join(p if _BARE_KEY.match(p) else json.dumps(p) for p in parts)
-
-
-class _Validator:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def fail(self, key: str, expected: str) -> ConfigError:
-        return ConfigError(_display(self.path), key, expected)
-
-    def table(self, value: Any, key: str) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(key, "expected a table")
-        return value
-
-    def keys(self, table: Mapping[str, Any], allowed: Any, key_prefix: tuple[str, ...]) -> None:
-        for k in table:
-            if k in allowed:
-                continue
-            where = _key(*key_prefix, k)
-            if k.lower() in SECRET_KEYS:
-                raise self.fail(where, "literal secrets are not allowed in release.toml; "
-                                       "use client_secret_env to name an environment variable")
-            raise self.fail(where, f"unknown key{_hint(k, allowed)}; expected one of {', '.join(sorted(allowed))}")
-
-    def string(self, value: Any, key: str, *, optional: bool = False) -> str | None:
-        if value is None and optional:
-            return None
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(key, "expected a non-empty string")
-        return value
-
-    def name(self, value: str, key: str) -> str:
-        if not _NAME.match(value):
-            raise self.fail(key, "expected a name of letters, digits, '.', '_' or '-'")
-        return value
-
-    def positive_int(self, value: Any, key: str) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise self.fail(key, "expected a positive integer")
-        return value
-
-    def number(self, value: Any, key: str, *, low: float, high: float | None = None, low_open: bool = False,
-               high_open: bool = False, expected: str | None = None) -> float:
-        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-        if ok:
-            ok = (value > low if low_open else value >= low) and (
-                high is None or (value < high if high_open else value <= high))
-        if not ok:
-            raise self.fail(key, expected or f"expected a number >= {low}")
-        return float(value)
-
-    def fraction(self, value: Any, key: str) -> float:
-        return self.number(value, key, low=0, high=1, expected="expected a fraction between 0 and 1")
-
-    def duration(self, value: Any, key: str) -> float:
-        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-            return float(value)
-        m = _DURATION.match(value) if isinstance(value, str) else None
-        if m is None or float(m.group("n")) <= 0:
-            raise self.fail(key, 'expected a positive duration like "60s", "2m" or "1h"')
-        factor = {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600}[m.group("unit")]
-        return float(m.group("n")) * factor
-
-    def string_list(self, value: Any, key: str) -> tuple[str, ...]:
-        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-            raise self.fail(key, "expected a list of non-empty strings")
-        return tuple(value)
-
-    def url(self, value: Any, key: str) -> str:
-        text = self.string(value, key)
-        assert text is not None
-        if not re.match(r"^https?://[^\s/?#]+[^\s]*$", text):
-            raise self.fail(key, "expected an http:// or https:// URL")
-        return text.rstrip("/")
-
-    def ref_format(self, value: Any, key: str, *, needs_version: bool) -> str:
-        text = self.string(value, key)
-        assert text is not None
-        if needs_version and text.count("{version}") != 1:
-            raise self.fail(key, "expected a format containing {version} once, e.g. \"v{version}\"")
-        if re.search(r"[\s~^:?*\[\\]|\.\.|@\{", text):
-            raise self.fail(key, "expected a valid git ref name")
-        return text
+# ---------------------------------------------------------------- from the validated document
 
 
 def _display(path: Path) -> str:
@@ -448,455 +352,108 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _release(v: _Validator, raw: Any) -> ReleaseSettings:
-    table = v.table(raw, "release")
-    v.keys(table, ("production_branch", "branch", "tag", "convention", "remote", "major_on_zero",
-                   "parse_squash_commits"), ("release",))
-    d = ReleaseSettings()
-    for flag in ("major_on_zero", "parse_squash_commits"):
-        if not isinstance(table.get(flag, True), bool):
-            raise v.fail(f"release.{flag}", "expected true or false")
-    convention = table.get("convention", d.convention)
-    if convention != "conventional":
-        raise v.fail("release.convention", 'expected "conventional" (Conventional Commits)')
-    return ReleaseSettings(
-        production_branch=v.ref_format(table.get("production_branch", d.production_branch),
-                                       "release.production_branch", needs_version=False),
-        branch=v.ref_format(table.get("branch", d.branch), "release.branch", needs_version=True),
-        tag=v.ref_format(table.get("tag", d.tag), "release.tag", needs_version=True),
-        convention=convention,
-        remote=v.string(table.get("remote"), "release.remote", optional=True),
-        major_on_zero=table.get("major_on_zero", d.major_on_zero),
-        parse_squash_commits=table.get("parse_squash_commits", d.parse_squash_commits),
-    )
+def _identity(table: IdentityTable | None) -> IdentitySpec:
+    if table is None:
+        return IdentitySpec()
+    if table.command is not None:
+        return IdentitySpec(header=None, command=table.command, timeout_s=table.timeout_s)
+    if table.json_url is not None:
+        return IdentitySpec(header=None, json_url=table.json_url, key=table.key, timeout_s=table.timeout_s)
+    return IdentitySpec(header=table.header, path=table.path, timeout_s=table.timeout_s)
 
 
-def _variables(v: _Validator, raw: Any) -> dict[str, Variable]:
-    table = v.table(raw, "variables")
-    out: dict[str, Variable] = {}
-    for name, spec in table.items():
-        k = _key("variables", name)
-        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
-            raise v.fail(k, "expected a variable name of letters, digits and '_' (used as {name} in commands)")
-        if name in DEPLOY_PLACEHOLDERS:
-            raise v.fail(k, f"{{{name}}} is built in; choose another name")
-        if isinstance(spec, str):
-            out[name] = Variable(name, value=spec)
-            continue
-        spec = v.table(spec, k)
-        v.keys(spec, ("env", "default"), ("variables", name))
-        if "env" not in spec:
-            raise v.fail(_key("variables", name, "env"), "expected the env var that holds the value, or give the "
-                                                         "variable a string value")
-        default = v.string(spec.get("default"), _key("variables", name, "default"), optional=True)
-        out[name] = Variable(name, env=_env_name(v, spec["env"], _key("variables", name, "env")), default=default)
-    return out
+def _accounts(target: str, role: str, pool: UserTable | list[UserTable]) -> tuple[UserAccount, ...]:
+    """A role's accounts, each with the key path it has in release.toml (for the unset-secret message)."""
+    if isinstance(pool, list):
+        return tuple(UserAccount(a.username, a.password_env, key=_key("targets", target, "users", role, i))
+                     for i, a in enumerate(pool))
+    return (UserAccount(pool.username, pool.password_env, key=_key("targets", target, "users", role)),)
 
 
-def command_placeholders(template: str) -> tuple[str, ...]:
-    """The {name} placeholders a command template uses, in order; ValueError for a malformed one.
-
-    ``{{`` and ``}}`` are literal braces; a conversion or a format spec (``{version!r}``, ``{tag:>9}``) is refused.
-    """
-    names: list[str] = []
-    for _literal, field_name, spec, conversion in string.Formatter().parse(template):
-        if field_name is None:
-            continue
-        if conversion or spec:
-            raise ValueError(f"{{{field_name}{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}}: "
-                             "a placeholder is a bare {name}")
-        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", field_name):
-            raise ValueError(f"{{{field_name}}} is not a placeholder name")
-        names.append(field_name)
-    return tuple(names)
-
-
-def _check_commands(v: _Validator, targets: Mapping[str, Target], variables: Mapping[str, Variable]) -> None:
-    known = DEPLOY_PLACEHOLDERS | set(variables)
-    for target in targets.values():
-        for key in ("deploy", "promote"):
-            template = getattr(target, key)
-            if template is None or (key == "deploy" and template == MANUAL_DEPLOY):
-                continue
-            where = _key("targets", target.name, key)
-            try:
-                used = command_placeholders(template)
-            except ValueError as exc:
-                raise v.fail(where, f"expected a command with {{name}} placeholders ({exc}; write {{{{ and }}}} "
-                                    "for literal braces)") from exc
-            for name in used:
-                if name not in known:
-                    raise v.fail(where, f"unknown placeholder {{{name}}}{_hint(name, known)}: declare it under "
-                                        f"[variables] ({name} = \"value\" or {name} = {{ env = \"VAR\" }}); built in: "
-                                        + ", ".join("{" + p + "}" for p in sorted(DEPLOY_PLACEHOLDERS)))
-
-
-_TARGET_KEYS = ("gateway", "register", "config", "identity", "client_id", "client_secret_env", "client_scopes",
-                "users", "two_fa", "login_code_env", "locations", "deploy", "promote", "version_timeout_s",
-                "smoke_waiver")
-
-
-def _env_name(v: _Validator, value: Any, key: str) -> str:
-    text = v.string(value, key)
-    assert text is not None
-    if not _ENV_VAR.match(text):
-        raise v.fail(key, "expected the name of an environment variable, e.g. CRVS_REGISTRAR_PASSWORD")
-    return text
-
-
-def _identity(v: _Validator, raw: Any, prefix: tuple[str, ...]) -> IdentitySpec:
-    key = _key(*prefix)
-    table = v.table(raw, key)
-    v.keys(table, ("header", "path", "json", "key", "command", "timeout_s"), prefix)
-    kinds = [k for k in ("header", "json", "command") if k in table]
-    if len(kinds) != 1:
-        raise v.fail(key, 'expected exactly one of { header = "X-Version", path = "/ping" }, '
-                          '{ json = URL, key = "version" } or { command = "..." }')
-    timeout = v.number(table.get("timeout_s", 10), _key(*prefix, "timeout_s"), low=0, low_open=True,
-                       expected="expected a positive number of seconds")
-    kind = kinds[0]
-    allowed = {"header": ("header", "path", "timeout_s"), "json": ("json", "key", "timeout_s"),
-               "command": ("command", "timeout_s")}[kind]
-    for k in table:
-        if k not in allowed:
-            raise v.fail(_key(*prefix, k), f"expected only {', '.join(allowed)} with {kind} = ...")
-    if kind == "command":
-        return IdentitySpec(header=None, command=v.string(table["command"], _key(*prefix, "command")),
-                            timeout_s=timeout)
-    if kind == "json":
-        raw_url = v.string(table["json"], _key(*prefix, "json"))
-        assert raw_url is not None
-        url = raw_url if raw_url.startswith("/") else v.url(raw_url, _key(*prefix, "json"))
-        return IdentitySpec(header=None, json_url=url, key=v.string(table.get("key", "version"),
-                                                                     _key(*prefix, "key")) or "version",
-                            timeout_s=timeout)
-    path = v.string(table.get("path", "/ping"), _key(*prefix, "path")) or "/ping"
-    if not path.startswith("/"):
-        raise v.fail(_key(*prefix, "path"), 'expected a path on the gateway starting with "/", e.g. "/ping"')
-    return IdentitySpec(header=v.string(table["header"], _key(*prefix, "header")), path=path, timeout_s=timeout)
-
-
-def _account(v: _Validator, raw: Any, prefix: str) -> UserAccount:
-    table = v.table(raw, prefix)
-    for k in table:
-        if k not in ("username", "password_env"):
-            if k.lower() in SECRET_KEYS:
-                raise v.fail(f"{prefix}.{k}", "literal passwords are not allowed in release.toml; "
-                                              "use password_env to name an environment variable")
-            raise v.fail(f"{prefix}.{k}", f"unknown key{_hint(k, ('username', 'password_env'))}; "
-                                          "expected username and password_env")
-    for req in ("username", "password_env"):
-        if req not in table:
-            raise v.fail(f"{prefix}.{req}", "expected a non-empty string (required for each user)")
-    username = v.string(table["username"], f"{prefix}.username")
-    assert username is not None
-    return UserAccount(username=username, password_env=_env_name(v, table["password_env"], f"{prefix}.password_env"),
-                       key=prefix)
-
-
-def _users(v: _Validator, raw: Any, prefix: tuple[str, ...]) -> dict[str, tuple[UserAccount, ...]]:
-    table = v.table(raw, _key(*prefix))
-    users: dict[str, tuple[UserAccount, ...]] = {}
-    for role, entry in table.items():
-        rkey = _key(*prefix, role)
-        if role not in ROLE_KEYS:
-            raise v.fail(rkey, f"unknown role{_hint(role, ROLE_KEYS)}; expected one of farajaland's roles in "
-                               f"lower case: {', '.join(ROLE_KEYS)}")
-        if isinstance(entry, list):
-            if not entry:
-                raise v.fail(rkey, "expected a { username, password_env } table or a non-empty list of them")
-            accounts = tuple(_account(v, item, f"{rkey}[{i}]") for i, item in enumerate(entry))
-        else:
-            accounts = (_account(v, entry, rkey),)
-        names = [a.username for a in accounts]
-        if len(set(names)) != len(names):
-            raise v.fail(rkey, "expected each username once in a pool")
-        users[role] = accounts
-    return users
-
-
-def _locations(v: _Validator, raw: Any, prefix: tuple[str, ...]) -> dict[str, str | None]:
-    table = v.table(raw, _key(*prefix))
-    v.keys(table, LOCATION_KEYS, prefix)
-    return {k: v.string(table.get(k), _key(*prefix, k), optional=True) for k in LOCATION_KEYS}
-
-
-def _target(v: _Validator, name: str, raw: Any) -> Target:
-    prefix = ("targets", name)
-    table = v.table(raw, _key(*prefix))
-    k: Callable[[str], str] = lambda key: _key(*prefix, key)  # noqa: E731
-    if "url" in table:
-        raise v.fail(k("url"), "a target is a deployment now, not one URL: use gateway = \"https://gateway...\" "
-                               "(tRPC, auth, upload) and, optionally, register = \"https://register...\" (REST "
-                               "/api/events) and config = \"https://countryconfig...\"")
-    v.keys(table, _TARGET_KEYS, prefix)
-    if "gateway" not in table:
-        raise v.fail(k("gateway"), "expected the gateway's URL (required), e.g. \"https://gateway.staging.example.org\"")
-    client_id = v.string(table.get("client_id"), k("client_id"), optional=True)
-    if client_id is not None and not is_uuid(client_id):
-        raise v.fail(k("client_id"), f"expected the system client's id, a UUID such as "
-                                     f"\"4b3e5c7a-8d2f-4a1b-9c6e-0f5d7a2b8c91\" (OpenCRVS integration ids are "
-                                     f"UUIDs), not {client_id!r}")
-    secret_env = None
-    if "client_secret_env" in table:
-        secret_env = _env_name(v, table["client_secret_env"], k("client_secret_env"))
-    if client_id is not None and secret_env is None:
-        raise v.fail(k("client_secret_env"), "expected the name of the env var that holds the system client's "
-                                             "secret (required with client_id)")
-    if secret_env is not None and client_id is None:
-        raise v.fail(k("client_id"), "expected the system client's UUID (client_secret_env names its secret)")
-    scopes = v.string_list(table.get("client_scopes", []), k("client_scopes")) if "client_scopes" in table else ()
-    two_fa = table.get("two_fa", False)
-    if not isinstance(two_fa, bool):
-        raise v.fail(k("two_fa"), "expected true or false (is TWO_FA_ENABLED on for this deployment?)")
-    code_env = _env_name(v, table["login_code_env"], k("login_code_env")) if "login_code_env" in table else None
-    if two_fa and code_env is None:
-        raise v.fail(k("login_code_env"), "expected the name of the env var that holds the 2FA login code "
-                                          "(required when two_fa = true)")
-    timeout = table.get("version_timeout_s", 120)
+def _target(name: str, table: TargetTable, source: str) -> Target:
     return Target(
-        name=v.name(name, _key(*prefix)),
-        gateway=v.url(table["gateway"], k("gateway")),
-        register=v.url(table["register"], k("register")) if "register" in table else None,
-        config=v.url(table["config"], k("config")) if "config" in table else None,
-        identity=_identity(v, table["identity"], (*prefix, "identity")) if "identity" in table else IdentitySpec(),
-        client_id=client_id,
-        client_secret_env=secret_env,
-        client_scopes=scopes,
-        users=MappingProxyType(_users(v, table.get("users", {}), (*prefix, "users"))),
-        two_fa=two_fa,
-        login_code_env=code_env,
-        locations=MappingProxyType(_locations(v, table.get("locations", {}), (*prefix, "locations"))),
-        deploy=v.string(table.get("deploy"), k("deploy"), optional=True),
-        promote=v.string(table.get("promote"), k("promote"), optional=True),
-        version_timeout_s=v.number(timeout, k("version_timeout_s"), low=0, low_open=True,
-                                   expected="expected a positive number of seconds"),
-        smoke_waiver=v.string(table.get("smoke_waiver"), k("smoke_waiver"), optional=True),
-        source=_display(v.path),
-    )
+        name=name, gateway=table.gateway, register=table.register_url, config=table.config,
+        identity=_identity(table.identity), client_id=table.client_id, client_secret_env=table.client_secret_env,
+        client_scopes=tuple(table.client_scopes),
+        users=MappingProxyType({role: _accounts(name, role, pool) for role, pool in table.users.items()}),
+        two_fa=table.two_fa, login_code_env=table.login_code_env,
+        locations=MappingProxyType({key: getattr(table.locations, key) for key in LOCATION_KEYS}),
+        deploy=table.deploy, promote=table.promote, version_timeout_s=table.version_timeout_s,
+        smoke_waiver=table.smoke_waiver, source=source)
 
 
-def _roles(v: _Validator, raw: Any) -> dict[str, tuple[str, ...]]:
-    table = v.table(raw, "roles")
-    roles: dict[str, tuple[str, ...]] = {}
-    for role, members in table.items():
-        key = _key("roles", role)
-        v.name(role, key)
-        if not isinstance(members, list):
-            raise v.fail(key, "expected a list of email addresses")
-        seen: set[str] = set()
-        for i, member in enumerate(members):
-            if not isinstance(member, str) or not _EMAIL.match(member):
-                raise v.fail(f"{key}[{i}]", "expected an email address like qa@example.org")
-            if member.lower() in seen:
-                raise v.fail(f"{key}[{i}]", f"expected each person once; {member} is listed twice")
-            seen.add(member.lower())
-        roles[role] = tuple(members)
-    return roles
-
-
-def _report(v: _Validator, raw: Any) -> ReportSettings:
-    table = v.table(raw, "report")
-    fields = tuple(_DEFAULT_REPORT)
-    v.keys(table, fields, ("report",))
-    values: dict[str, str] = {}
-    for name in fields:
-        if name not in table:
-            continue
-        key = _key("report", name)
-        text = v.string(table[name], key)
-        assert text is not None
-        try:
-            used = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
-        except ValueError as exc:
-            raise v.fail(key, f"expected a text with {{placeholders}} ({exc})") from exc
-        unknown = used - REPORT_PLACEHOLDERS
-        if unknown:
-            raise v.fail(key, f"unknown placeholder {{{sorted(unknown)[0]}}}; expected "
-                              + ", ".join(f"{{{p}}}" for p in sorted(REPORT_PLACEHOLDERS)))
-        values[name] = text
-    return ReportSettings(**values)
-
-
-_COMMON_KEYS = ("kind", "description")
-_AUTOMATED_KEYS = (*_COMMON_KEYS, "target", "timeout")
-_KIND_KEYS: dict[str, tuple[str, ...]] = {
-    "pytest": (*_AUTOMATED_KEYS, "markers", "paths", "args"),
-    "browser": (*_AUTOMATED_KEYS, "markers", "paths", "args", "chromium"),
-    "locust": (*_AUTOMATED_KEYS, "users", "spawn_rate", "duration", "workers", "slo", "baseline", "scenario",
-               "allow_non_loopback"),
-    "command": (*_AUTOMATED_KEYS, "run", "junit"),
-    "signoff": (*_COMMON_KEYS, "role"),
-    "approval": (*_COMMON_KEYS, "role", "quorum"),
-    "criteria": (*_COMMON_KEYS, "items", "role"),
-}
-
-
-def _slo(v: _Validator, raw: Any, prefix: tuple[str, ...]) -> dict[str, Any]:
-    table = v.table(raw, _key(*prefix))
-    slo: dict[str, Any] = {}
-    for proc, limits in table.items():
-        key = (*prefix, proc)
-        if proc == "errors":
-            slo["errors"] = v.fraction(limits, _key(*key))
-            continue
-        if not isinstance(limits, dict):
-            raise v.fail(_key(*key), "expected a table of limits such as { p95_ms = 150 } (or errors = <fraction>)")
-        v.keys(limits, SLO_LIMITS, key)
-        if not limits:
-            raise v.fail(_key(*key), f"expected at least one of {', '.join(SLO_LIMITS)}")
-        checked: dict[str, float] = {}
-        for limit, value in limits.items():
-            lkey = _key(*key, limit)
-            if limit == "error_rate":
-                checked[limit] = v.fraction(value, lkey)
-            elif limit == "min_rps":
-                checked[limit] = v.number(value, lkey, low=0, expected="expected a number of requests per second >= 0")
-            else:
-                checked[limit] = v.number(value, lkey, low=0, low_open=True,
-                                          expected="expected a positive number of milliseconds")
-        slo[proc] = checked
+def _slo(table: SloTable) -> dict[str, Any]:
+    """Limits by request kind (only those given), then errors: what the load runner reads as its SLO file."""
+    slo: dict[str, Any] = {proc: {key: getattr(limits, key) for key in SLO_LIMITS if key in limits.model_fields_set}
+                           for proc, limits in (table.model_extra or {}).items()}
+    if table.errors is not None:
+        slo["errors"] = table.errors
     return slo
 
 
-def _baseline(v: _Validator, raw: Any, prefix: tuple[str, ...]) -> dict[str, Any]:
-    table = v.table(raw, _key(*prefix))
-    v.keys(table, ("against", "max_slowdown", "confidence", "mode", "min_samples"), prefix)
-    mode = table.get("mode", "evidence")
-    if mode not in ("ab", "evidence"):
-        raise v.fail(_key(*prefix, "mode"), 'expected "ab" or "evidence"')
-    return {
-        "against": v.string(table.get("against", "production"), _key(*prefix, "against")),
-        "max_slowdown": v.fraction(table.get("max_slowdown", 0.10), _key(*prefix, "max_slowdown")),
-        "confidence": v.number(table.get("confidence", 0.95), _key(*prefix, "confidence"), low=0, high=1,
-                               low_open=True, high_open=True,
-                               expected="expected a confidence level between 0 and 1, e.g. 0.95"),
-        "mode": mode,
-        "min_samples": v.positive_int(table.get("min_samples", 30), _key(*prefix, "min_samples")),
-    }
+def _options(gate: Any) -> dict[str, Any]:
+    """The gate's validated values minus kind, durations in seconds, defaults filled where the runner needs them.
 
-
-def _gate(v: _Validator, name: str, raw: Any, targets: Mapping[str, Target],
-          roles: Mapping[str, tuple[str, ...]]) -> GateConfig:
-    prefix = ("gates", name)
-    table = v.table(raw, _key(*prefix))
-    v.name(name, _key(*prefix))
-    kind = table.get("kind")
-    if kind not in GATE_KINDS:
-        raise v.fail(_key(*prefix, "kind"), f"expected one of {', '.join(GATE_KINDS)}{_hint(str(kind), GATE_KINDS)}")
-    v.keys(table, _KIND_KEYS[kind], prefix)
-    k: Callable[[str], str] = lambda key: _key(*prefix, key)  # noqa: E731
+    The keys and types are what config_hash covers: a change here changes every recorded gate's hash.
+    """
     opts: dict[str, Any] = {}
-    description = v.string(table.get("description"), k("description"), optional=True)
-    target = "staging"
-    role: str | None = None
-    quorum = 1
-    items: tuple[Criterion, ...] = ()
-    if kind in AUTOMATED_KINDS:
-        target = v.string(table.get("target", "staging"), k("target")) or "staging"
-        if target not in targets:
-            raise v.fail(k("target"), f"expected one of the [targets] tables{_hint(target, targets)}"
-                         + (f" ({', '.join(targets)})" if targets else f" (add [targets.{target}])"))
-        if "timeout" in table:
-            opts["timeout"] = v.duration(table["timeout"], k("timeout"))
-    if kind in ("pytest", "browser"):
-        if "markers" in table:
-            opts["markers"] = v.string(table["markers"], k("markers"))
-        if "paths" in table:
-            opts["paths"] = v.string_list(table["paths"], k("paths"))
-        if "args" in table:
-            opts["args"] = v.string_list(table["args"], k("args"))
-        if kind == "browser" and "chromium" in table:
-            # The browser to drive; without it the regression plugin looks for Playwright's own Chromium, then
-            # Debian's /usr/bin/chromium (docs/configuration.md).
-            opts["chromium"] = v.string(table["chromium"], k("chromium"))
-    elif kind == "locust":
-        users = v.positive_int(table.get("users", 10), k("users"))
-        opts["users"] = users
-        opts["spawn_rate"] = v.number(table.get("spawn_rate", users), k("spawn_rate"), low=0, low_open=True,
-                                      expected="expected a positive number of users per second")
-        opts["duration"] = v.duration(table.get("duration", "60s"), k("duration"))
-        if "workers" in table:
-            workers = table["workers"]
-            if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
-                raise v.fail(k("workers"), "expected an integer >= 0")
-            opts["workers"] = workers
-        if "scenario" in table:
-            opts["scenario"] = v.string(table["scenario"], k("scenario"))
-        if "allow_non_loopback" in table:
-            # The load runner refuses a host that is not loopback unless told: loading a real deployment
-            # (and, in A/B mode, its baseline, often production) must be a decision written in release.toml.
-            if not isinstance(table["allow_non_loopback"], bool):
-                raise v.fail(k("allow_non_loopback"), "expected true or false")
-            opts["allow_non_loopback"] = table["allow_non_loopback"]
-        opts["slo"] = _slo(v, table.get("slo", {}), (*prefix, "slo"))
-        if "baseline" in table:
-            opts["baseline"] = _baseline(v, table["baseline"], (*prefix, "baseline"))
-    elif kind == "command":
-        for req in ("run", "junit"):
-            if req not in table:
-                raise v.fail(k(req), "expected a non-empty string (required for kind = \"command\")")
-            opts[req] = v.string(table[req], k(req))
-    if kind in ("signoff", "approval") or (kind == "criteria" and "role" in table):
-        # Criteria gates may name who attests by hand; without a role, the release-manager role does.
-        if "role" not in table:
-            raise v.fail(k("role"), f"expected a role from [roles] (required for kind = \"{kind}\")")
-        role = v.string(table["role"], k("role"))
-        assert role is not None
-        if role not in roles:
-            raise v.fail(k("role"), f"expected a role defined in [roles]{_hint(role, roles)}")
-        if not roles[role]:
-            raise v.fail(_key("roles", role), f"expected at least one person (gate {name!r} needs this role)")
-        opts["role"] = role
-    if kind == "approval":
-        assert role is not None
-        quorum = v.positive_int(table.get("quorum", 1), k("quorum"))
-        if quorum > len(roles[role]):
-            raise v.fail(k("quorum"), f"expected at most {len(roles[role])}, the number of people in role {role!r}")
-        opts["quorum"] = quorum
-    elif kind == "criteria":
-        raw_items = table.get("items")
-        if not isinstance(raw_items, list) or not raw_items:
-            raise v.fail(k("items"), "expected a non-empty list of { id, text, verify } tables")
-        seen: set[str] = set()
-        parsed: list[Criterion] = []
-        for i, item in enumerate(raw_items):
-            ikey = f"{k('items')}[{i}]"
-            v.table(item, ikey)
-            v.keys(item, ("id", "text", "verify"), (*prefix, f"items[{i}]"))
-            cid = v.string(item.get("id"), f"{ikey}.id")
-            text = v.string(item.get("text"), f"{ikey}.text")
-            assert cid is not None and text is not None
-            if cid in seen:
-                raise v.fail(f"{ikey}.id", f"expected unique ids; {cid!r} is used twice")
-            seen.add(cid)
-            parsed.append(Criterion(cid, text, v.string(item.get("verify"), f"{ikey}.verify", optional=True)))
-        items = tuple(parsed)
-        opts["items"] = [_thaw(c) for c in items]
-    if description is not None:
-        opts["description"] = description
-    deployment = _freeze(targets[target].fingerprint()) if kind in AUTOMATED_KINDS else None
-    return GateConfig(name=name, kind=kind, target=target, options=_freeze(opts), role=role, quorum=quorum,
-                      items=items, description=description, deployment=deployment)
+    if gate.kind in AUTOMATED_KINDS and gate.timeout is not None:
+        opts["timeout"] = gate.timeout
+    if gate.kind in ("pytest", "browser"):
+        for key in ("markers", "paths", "args") + (("chromium",) if isinstance(gate, BrowserGate) else ()):
+            if getattr(gate, key) is not None:
+                opts[key] = getattr(gate, key)
+    elif isinstance(gate, LocustGate):
+        opts["users"] = gate.users
+        opts["spawn_rate"] = gate.spawn_rate if gate.spawn_rate is not None else float(gate.users)
+        opts["duration"] = gate.duration
+        for key in ("workers", "scenario", "allow_non_loopback"):
+            if getattr(gate, key) is not None:
+                opts[key] = getattr(gate, key)
+        opts["slo"] = _slo(gate.slo)
+        if gate.baseline is not None:
+            opts["baseline"] = gate.baseline.model_dump()
+    elif isinstance(gate, CommandGate):
+        opts["run"], opts["junit"] = gate.run, gate.junit
+    if isinstance(gate, SignoffGate | ApprovalGate | CriteriaGate) and gate.role is not None:
+        opts["role"] = gate.role
+    if isinstance(gate, ApprovalGate):
+        opts["quorum"] = gate.quorum
+    elif isinstance(gate, CriteriaGate):
+        opts["items"] = [{"id": c.id, "text": c.text, "verify": c.verify} for c in gate.items]
+    if gate.description is not None:
+        opts["description"] = gate.description
+    return opts
+
+
+def _gate(name: str, gate: Any, targets: Mapping[str, Target]) -> GateConfig:
+    automated = gate.kind in AUTOMATED_KINDS
+    target = gate.target if automated else "staging"
+    items = tuple(Criterion(c.id, c.text, c.verify) for c in gate.items) if isinstance(gate, CriteriaGate) else ()
+    return GateConfig(
+        name=name, kind=gate.kind, target=target, options=_freeze(_options(gate)), role=getattr(gate, "role", None),
+        quorum=gate.quorum if isinstance(gate, ApprovalGate) else 1, items=items, description=gate.description,
+        deployment=_freeze(targets[target].fingerprint()) if automated else None)
+
+
+def _config(doc: ReleaseToml, path: Path) -> Config:
+    source = _display(path)
+    targets = {name: _target(name, table, source) for name, table in doc.targets.items()}
+    variables = {name: Variable(name, value=spec) if isinstance(spec, str)
+                 else Variable(name, env=spec.env, default=spec.default) for name, spec in doc.variables.items()}
+    return Config(
+        path=path, release=ReleaseSettings(**doc.release.model_dump()), targets=MappingProxyType(targets),
+        gates=MappingProxyType({name: _gate(name, gate, targets) for name, gate in doc.gates.items()}),
+        roles=MappingProxyType({role: tuple(members) for role, members in doc.roles.items()}),
+        report=ReportSettings(**doc.report.model_dump()), variables=MappingProxyType(variables))
+
+
+# ---------------------------------------------------------------- the public entry points
 
 
 def parse_config(data: Mapping[str, Any], path: Path) -> Config:
-    """Validate an already-parsed TOML document into a Config."""
-    v = _Validator(path)
-    v.keys(data, ("release", "targets", "gates", "roles", "report", "variables"), ())
-    release = _release(v, data.get("release", {}))
-    targets = {n: _target(v, n, t) for n, t in v.table(data.get("targets", {}), "targets").items()}
-    variables = _variables(v, data.get("variables", {}))
-    _check_commands(v, targets, variables)
-    roles = _roles(v, data.get("roles", {}))
-    raw_gates = v.table(data.get("gates", {}), "gates")
-    if not raw_gates:
-        raise v.fail("gates", "expected at least one [gates.<name>] table; a release with no gates cannot pass")
-    gates = {n: _gate(v, n, g, targets, roles) for n, g in raw_gates.items()}
-    report = _report(v, data.get("report", {}))
-    return Config(path=path, release=release, targets=MappingProxyType(targets),
-                  gates=MappingProxyType(gates), roles=MappingProxyType(roles), report=report,
-                  variables=MappingProxyType(variables))
+    """Validate an already-parsed TOML document into a Config; ConfigError naming the file and key otherwise."""
+    return _config(validate_document(data, _display(path)), path)
 
 
 def load_config(path: Path) -> Config:
@@ -912,6 +469,9 @@ def load_config(path: Path) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(_display(path), "(syntax)", f"expected valid TOML: {exc}") from exc
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        raise ConfigError(_display(path), "(syntax)", "expected valid TOML nested a few levels deep, not "
+                                                      "hundreds") from None
     return parse_config(data, path)
 
 

@@ -1,0 +1,943 @@
+"""release.toml as pydantic models: the one validator of the file, and the source of its JSON Schema.
+
+The models mirror the TOML document table for table (docs/configuration.md is the reference, and
+docs/release.schema.json is generated from these classes by ``python -m release.config_schema``). Validation is
+strict: TOML already has types, so ``"40"`` is not an integer and ``1`` is not ``true``.
+
+Errors keep the form ``release.toml: <key path>: expected ...``. Every field type carries its own friendly
+"expected" text (``_expect``); rules that pydantic cannot state as a type raise ``fail()``, which may point at a key
+below the value being checked (``at``). ``config_error`` turns the first pydantic error into the ConfigError the
+CLI prints, with the key path quoted the way TOML would (``gates.load.slo."event.search".p95_ms``).
+
+release/config.py turns a validated document into the frozen classes the rest of the tool uses.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import string
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    GetJsonSchemaHandler,
+    Tag,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
+
+from release.errors import ConfigError
+
+CONFIG_NAME = "release.toml"
+GATE_KINDS = ("pytest", "browser", "locust", "command", "signoff", "approval", "criteria")
+AUTOMATED_KINDS = frozenset({"pytest", "browser", "locust", "command"})
+# Keys that would hold a literal secret; the config names an env var instead.
+SECRET_KEYS = frozenset({"client_secret", "secret", "password", "passwd", "token", "api_key", "apikey",
+                         "access_token", "private_key", "login_code", "code"})
+SLO_LIMITS = ("p50_ms", "p95_ms", "p99_ms", "error_rate", "min_rps")
+REPORT_PLACEHOLDERS = frozenset({"version", "previous_version", "tag", "commit"})
+#: The placeholders every deploy and promote command may use; [variables] declares more.
+DEPLOY_PLACEHOLDERS = frozenset({"version", "commit", "tag", "target"})
+#: A target's deploy = "manual": the operator deploys by hand; the tool records that and still smoke-checks.
+MANUAL_DEPLOY = "manual"
+#: farajaland v2.0.0's role ids in lower case, the keys of a target's `users`: the ten roles that
+#: opencrvs-farajaland release/v2.0.0 src/data-seeding/roles/roles.ts defines (crvs_client.deployment.ROLES
+#: holds the same list; release/ does not import crvs_client).
+ROLE_KEYS = ("hospital_clerk", "community_leader", "registration_agent", "local_registrar", "provincial_registrar",
+             "national_registrar", "local_system_admin", "national_system_admin", "performance_manager",
+             "embassy_official")
+#: The roles the standing suite and the load personas log in as (docs/wire-contract.md section 2).
+SUITE_ROLES = ("hospital_clerk", "registration_agent", "local_registrar")
+LOCATION_KEYS = ("office", "health_facility", "administrative_area")
+
+DEFAULT_REPORT = {
+    "risk": "Medium: release {version} changes a system of record for births and deaths. Automated regression, "
+            "load and acceptance gates ran against candidate {tag} (commit {commit}).",
+    "impact": "Registration, search and certificate issuance are in scope; users may see a short "
+              "interruption while {version} is deployed.",
+    "implementation_plan": "Deploy {tag} (commit {commit}) to production, run the smoke check, and move the "
+                           "production branch to {commit}.",
+    "backout_plan": "Redeploy {previous_version}, move the production branch back, and re-run the smoke check; "
+                    "no data migration needs reversing unless stated in the changelog.",
+}
+
+# Each pattern is written once and used both by the loader (re.fullmatch) and, where it is the whole rule, by the
+# JSON Schema (ECMA-262 regex): the anchors make the two read them the same way.
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+ENV_VAR_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+VARIABLE_PATTERN = ENV_VAR_PATTERN
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+URL_PATTERN = r"^https?://[^\s/?#]+[^\s]*$"
+DURATION_PATTERN = r"^\s*(\d+(\.\d+)?)\s*(ms|s|m|h)?\s*$"
+TEXT_PATTERN = r"^\s*\S"  # a string with something in it (the loader says "a non-empty string")
+_BAD_REF = re.compile(r"[\s~^:?*\[\\]|\.\.|@\{")  # what git check-ref-format refuses, roughly
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def is_uuid(text: str) -> bool:
+    """True for a UUID in its 8-4-4-4-12 hex form (how OpenCRVS ids look)."""
+    return re.fullmatch(UUID_PATTERN, text) is not None
+
+
+def hint(key: str, choices: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for the closest choice, or ''."""
+    close = difflib.get_close_matches(key, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def key_path(*parts: str | int) -> str:
+    """A key path as TOML would write it: dotted, odd parts quoted, list indexes as [i] (slo."event.search")."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + (part if _BARE_KEY.match(part) else json.dumps(part))
+    return out
+
+
+def command_placeholders(template: str) -> tuple[str, ...]:
+    """The {name} placeholders a command template uses, in order; ValueError for a malformed one.
+
+    ``{{`` and ``}}`` are literal braces; a conversion or a format spec (``{version!r}``, ``{tag:>9}``) is refused.
+    """
+    names: list[str] = []
+    for _literal, field_name, spec, conversion in string.Formatter().parse(template):
+        if field_name is None:
+            continue
+        if conversion or spec:
+            raise ValueError(f"{{{field_name}{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}}: "
+                             "a placeholder is a bare {name}")
+        if re.fullmatch(VARIABLE_PATTERN, field_name) is None:
+            raise ValueError(f"{{{field_name}}} is not a placeholder name")
+        names.append(field_name)
+    return tuple(names)
+
+
+# ------------------------------------------------------------------------------------------------ errors
+
+#: The pydantic error type of every rule this module states itself; its ctx holds the text and the sub-key.
+CONFIG_ERROR = "release_config"
+
+
+def fail(expected: str, *at: str | int) -> PydanticCustomError:
+    """An error for the value being validated, or for the key `at` below it, saying what was expected."""
+    return PydanticCustomError(CONFIG_ERROR, "{expected}", {"expected": expected, "at": at})
+
+
+def _expect(expected: str | Callable[[Any], str]) -> WrapValidator:
+    """Replace any pydantic error of the wrapped type by one plain "expected ..." text (the CLI's wording)."""
+    def wrap(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        try:
+            return handler(value)
+        except ValidationError as exc:
+            if any(e["type"] == CONFIG_ERROR for e in exc.errors()):
+                raise
+            raise fail(expected(value) if callable(expected) else expected) from None
+    return WrapValidator(wrap)
+
+
+def _check(rule: Callable[[Any], bool], expected: str | None = None) -> AfterValidator:
+    """An after-validator that refuses a value for which `rule` is false: with `expected`, saying so; without,
+    as a plain pydantic error that an enclosing _expect words."""
+    def check(value: Any) -> Any:
+        if not rule(value):
+            raise fail(expected) if expected is not None else ValueError("refused")
+        return value
+    return AfterValidator(check)
+
+
+#: Loc entries pydantic adds for the member of a tagged union; they are not keys of the file.
+_UNION_TAGS: set[str] = set()
+
+
+def _tag(name: str) -> Tag:
+    _UNION_TAGS.add(name)
+    return Tag(name)
+
+
+def loc_key(loc: Sequence[str | int]) -> str:
+    """The TOML key path of a pydantic error location (union tags and dict-key markers left out)."""
+    return key_path(*(part for part in loc if part != "[key]" and part not in _UNION_TAGS))
+
+
+def config_error(exc: ValidationError, source: str) -> ConfigError:
+    """The ConfigError for the first problem pydantic found, naming the file and the key path."""
+    error = exc.errors(include_url=False)[0]
+    loc: list[str | int] = list(error["loc"])
+    ctx = error.get("ctx") or {}
+    if error["type"] == CONFIG_ERROR:
+        loc += list(ctx.get("at", ()))
+        expected = str(ctx["expected"])
+    elif error["type"] in ("dict_type", "model_type", "model_attributes_type"):
+        expected = "expected a table"
+    elif error["type"] == "missing":
+        expected = "expected a value (required)"
+    else:  # every field type maps its errors to a text; this is a safety net, not a path tests rely on
+        expected = f"expected a valid value ({error['msg']})"
+    return ConfigError(source, loc_key(loc) or "(document)", expected)
+
+
+# ------------------------------------------------------------------------------------------------ schema hints
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: typing hashes Annotated metadata, and keywords is a dict
+class _Schema:
+    """JSON Schema keywords for editors that the loader checks in Python (a pattern, minItems, ...)."""
+
+    keywords: Mapping[str, Any]
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema,
+                                     handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema.update(self.keywords)
+        return json_schema
+
+
+def _schema(**keywords: Any) -> _Schema:
+    return _Schema(keywords)
+
+
+# ------------------------------------------------------------------------------------------------ value types
+
+_STRING = "expected a non-empty string"
+_DURATION_TEXT = 'expected a positive duration like "60s", "2m" or "1h"'
+
+Text = Annotated[str, _expect(_STRING), _check(lambda s: bool(s.strip()), _STRING), _schema(pattern=TEXT_PATTERN)]
+Flag = Annotated[bool, _expect("expected true or false")]
+PositiveInt = Annotated[int, Field(gt=0), _expect("expected a positive integer")]
+Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), _expect("expected a fraction between 0 and 1")]
+Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False), _expect("expected a positive number of seconds")]
+_STRINGS = "expected a list of non-empty strings"
+#: A list of non-empty strings; a bad item is named by its index (paths[1]).
+StringList = Annotated[list[Annotated[str, _check(lambda s: bool(s.strip())), _expect(_STRINGS),
+                                      _schema(pattern=TEXT_PATTERN)]], _expect(_STRINGS)]
+
+
+def _matching(pattern: str, expected: str) -> AfterValidator:
+    """Refuse a string that `pattern` (anchored) does not match; the schema states the same pattern."""
+    return _check(lambda s: re.fullmatch(pattern, s) is not None, expected)
+
+
+def _url(text: str) -> str:
+    if re.fullmatch(URL_PATTERN, text) is None:
+        raise fail("expected an http:// or https:// URL")
+    return text.rstrip("/")
+
+
+Url = Annotated[Text, AfterValidator(_url), _schema(pattern=URL_PATTERN)]
+#: A URL, or a path on the gateway.
+UrlOrPath = Annotated[Text, AfterValidator(lambda text: text if text.startswith("/") else _url(text)),
+                      _schema(pattern=f"^/|{URL_PATTERN}")]
+EnvName = Annotated[Text, _matching(ENV_VAR_PATTERN, "expected the name of an environment variable, e.g. "
+                                                     "CRVS_REGISTRAR_PASSWORD"), _schema(pattern=ENV_VAR_PATTERN)]
+#: A key naming a target, a gate or a role.
+Name = Annotated[str, _matching(NAME_PATTERN, "expected a name of letters, digits, '.', '_' or '-'")]
+_NAME_KEYS = {"propertyNames": {"pattern": NAME_PATTERN}}
+
+
+def _seconds(value: float | str) -> float:
+    """A duration in seconds: a positive number, or a text such as "90s", "2m", "1.5h", "500ms"."""
+    if isinstance(value, str):
+        match = re.fullmatch(DURATION_PATTERN, value, re.ASCII)  # ASCII digits, as the schema's ECMA \d
+        if match is None or float(match.group(1)) <= 0:
+            raise ValueError("not a duration")
+        return float(match.group(1)) * {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600}[match.group(3)]
+    return float(value)
+
+
+Duration = Annotated[Union[Annotated[float, Field(gt=0, allow_inf_nan=False)],  # noqa: UP007 (pydantic reads it)
+                           Annotated[str, Field(pattern=DURATION_PATTERN)]],
+                     AfterValidator(_seconds), _expect(_DURATION_TEXT)]
+
+
+def _version_once(text: str) -> str:
+    if text.count("{version}") != 1:
+        raise fail('expected a format containing {version} once, e.g. "v{version}"')
+    return text
+
+
+def _git_ref(text: str) -> str:
+    if _BAD_REF.search(text):
+        raise fail("expected a valid git ref name")
+    return text
+
+
+#: A branch name; a RefFormat holds {version} once (a branch or tag name once the version is put in).
+RefName = Annotated[Text, AfterValidator(_git_ref)]
+RefFormat = Annotated[Text, AfterValidator(_version_once), AfterValidator(_git_ref), _schema(pattern=r"\{version\}")]
+
+
+def _report_text(text: str) -> str:
+    """A change-record text: {version} {previous_version} {tag} {commit} only, each a bare {name}.
+
+    A conversion or a format spec ({version!x}, {version:>999999999}) would crash or balloon the render.
+    """
+    try:
+        used = command_placeholders(text)
+    except ValueError as exc:
+        raise fail(f"expected a text with {{placeholders}} ({exc})") from exc
+    unknown = sorted(set(used) - REPORT_PLACEHOLDERS)
+    if unknown:
+        raise fail(f"unknown placeholder {{{unknown[0]}}}; expected "
+                   + ", ".join(f"{{{p}}}" for p in sorted(REPORT_PLACEHOLDERS)))
+    return text
+
+
+ReportText = Annotated[Text, AfterValidator(_report_text)]
+
+
+# ------------------------------------------------------------------------------------------------ tables
+
+
+class _Table(BaseModel):
+    """A TOML table: known keys only (with a did-you-mean hint), no literal secrets, required keys named."""
+
+    # defer_build: the validators are built on the first load, not by every import of release.config.
+    model_config = ConfigDict(strict=True, frozen=True, extra="forbid", allow_inf_nan=False,
+                              use_attribute_docstrings=True, defer_build=True)
+
+    #: The text for a value that is not a table.
+    not_a_table: ClassVar[str] = "expected a table"
+    #: Why a key that would hold a secret is refused.
+    secret_refusal: ClassVar[str] = ("literal secrets are not allowed in release.toml; "
+                                     "use client_secret_env to name an environment variable")
+    #: The text after "unknown key (hint); " (None: "expected one of <the keys>").
+    unknown_expected: ClassVar[str | None] = None
+    #: The text for a missing required key (default: a non-empty string is required).
+    required_text: ClassVar[Mapping[str, str]] = {}
+
+    @classmethod
+    def keys(cls) -> tuple[str, ...]:
+        """The keys this table may hold, as written in release.toml."""
+        return tuple(f.alias or name for name, f in cls.model_fields.items())
+
+    @classmethod
+    def refuse(cls, data: dict[str, Any]) -> None:
+        """Table-specific refusals that come before the unknown-key check (none by default)."""
+
+    @classmethod
+    def check_keys(cls, data: dict[str, Any]) -> None:
+        """Table-specific rules on which keys go together, after the unknown-key check (none by default)."""
+
+    @classmethod
+    def missing_text(cls, key: str, data: dict[str, Any]) -> str:
+        """What to say when the required `key` is missing."""
+        return cls.required_text.get(key, f"{_STRING} (required)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: Any) -> Any:
+        """A table; then refusals, unknown keys (a secret's name gets its own text), key rules, required keys."""
+        if not isinstance(data, dict):
+            raise fail(cls.not_a_table)
+        cls.refuse(data)
+        allowed = cls.keys()
+        for key in data:
+            if key in allowed:
+                continue
+            if key.lower() in SECRET_KEYS:
+                raise fail(cls.secret_refusal, key)
+            expected = cls.unknown_expected or f"expected one of {', '.join(sorted(allowed))}"
+            raise fail(f"unknown key{hint(key, allowed)}; {expected}", key)
+        cls.check_keys(data)
+        for name, info in cls.model_fields.items():
+            key = info.alias or name
+            if info.is_required() and key not in data:
+                raise fail(cls.missing_text(key, data), key)
+        return data
+
+
+class ReleaseTable(_Table):
+    """[release]: how versions become branches and tags, and where production is."""
+
+    production_branch: RefName = "production"
+    """The branch `release promote` moves (fast-forward only) to the promoted commit."""
+    branch: RefFormat = "release/v{version}"
+    """The release branch `release prepare` cuts; {version} once (farajaland: "release-v{version}")."""
+    tag: RefFormat = "v{version}"
+    """Release tags; {version} once. Candidates are tagged <tag>-rc.1, -rc.2, ..."""
+    convention: Annotated[Literal["conventional"],
+                          _expect('expected "conventional" (Conventional Commits)')] = "conventional"
+    """The commit convention that drives `--bump auto`: Conventional Commits."""
+    remote: Text | None = None
+    """Push branches and tags to this git remote; unset: local only."""
+    major_on_zero: Flag = True
+    """A breaking change on 0.x bumps the major (0.9.0 -> 1.0.0), as python-semantic-release's major_on_zero;
+    false keeps a 0.x project on 0.x (the minor is bumped)."""
+    parse_squash_commits: Flag = True
+    """Read Conventional Commit lines inside squash-merge bodies, as python-semantic-release 10 does."""
+
+
+class IdentityTable(_Table):
+    """How to learn which build a target runs: exactly one of header, json or command."""
+
+    model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["header"]}, {"required": ["json"]},
+                                                           {"required": ["command"]}]})
+
+    header: Text | None = None
+    """A response header that carries the version (OpenCRVS's gateway sets X-Version on every answer)."""
+    path: Annotated[Text, _check(lambda p: p.startswith("/"), 'expected a path on the gateway starting with "/", '
+                                                               'e.g. "/ping"'),
+                    _schema(pattern="^/")] = "/ping"
+    """With header: the gateway path to ask."""
+    json_url: UrlOrPath | None = Field(default=None, alias="json")
+    """A JSON endpoint (a URL, or a path on the gateway) whose `key` holds the version."""
+    key: Text = "version"
+    """With json: the (dotted) key of the version in the answer."""
+    command: Text | None = None
+    """A command whose standard output's first line is the version."""
+    timeout_s: Seconds = 10.0
+    """How long one probe may take, in seconds."""
+
+    @classmethod
+    def check_keys(cls, data: dict[str, Any]) -> None:
+        """Exactly one way to probe, and only the keys that go with it."""
+        kinds = [k for k in ("header", "json", "command") if k in data]
+        if len(kinds) != 1:
+            raise fail('expected exactly one of { header = "X-Version", path = "/ping" }, '
+                       '{ json = URL, key = "version" } or { command = "..." }')
+        allowed = {"header": ("header", "path", "timeout_s"), "json": ("json", "key", "timeout_s"),
+                   "command": ("command", "timeout_s")}[kinds[0]]
+        for key in data:
+            if key not in allowed:
+                raise fail(f"expected only {', '.join(allowed)} with {kinds[0]} = ...", key)
+
+
+class UserTable(_Table):
+    """One account: its username, and the env var that holds its password (never the password)."""
+
+    secret_refusal: ClassVar[str] = ("literal passwords are not allowed in release.toml; "
+                                     "use password_env to name an environment variable")
+    unknown_expected: ClassVar[str | None] = "expected username and password_env"
+    required_text: ClassVar[Mapping[str, str]] = {"username": f"{_STRING} (required for each user)",
+                                                  "password_env": f"{_STRING} (required for each user)"}
+
+    username: Text
+    """The account's username, e.g. "k.mweene"."""
+    password_env: EnvName
+    """The environment variable that holds this account's password."""
+
+
+def _pool_kind(value: Any) -> str:
+    return "<list>" if isinstance(value, list) else "<table>"
+
+
+def _pool_rules(pool: UserTable | list[UserTable]) -> UserTable | list[UserTable]:
+    if isinstance(pool, list):
+        if not pool:
+            raise fail("expected a { username, password_env } table or a non-empty list of them")
+        names = [account.username for account in pool]
+        if len(set(names)) != len(names):
+            raise fail("expected each username once in a pool")
+    return pool
+
+
+#: A role's account, or a pool of accounts (the load personas spread over a pool).
+UserPool = Annotated[Union[Annotated[UserTable, _tag("<table>")],  # noqa: UP007
+                           Annotated[list[UserTable], _tag("<list>"), _schema(minItems=1)]],
+                     Discriminator(_pool_kind), AfterValidator(_pool_rules)]
+RoleKey = Annotated[str, _check(lambda role: role in ROLE_KEYS),
+                    _expect(lambda role: f"unknown role{hint(str(role), ROLE_KEYS)}; expected one of farajaland's "
+                                         f"roles in lower case: {', '.join(ROLE_KEYS)}")]
+
+
+class LocationsTable(_Table):
+    """Where the suite and the load personas act: UUIDs or names; a key left out is discovered."""
+
+    office: Text | None = None
+    """The CRVS office (e.g. "Ibombo District Office")."""
+    health_facility: Text | None = None
+    """The place of birth for health-facility declarations (e.g. "Klow Village Hospital")."""
+    administrative_area: Text | None = None
+    """The administrative area of addresses (e.g. "Klow")."""
+
+
+def _client_id(value: str) -> str:
+    if not is_uuid(value):
+        raise fail(f"expected the system client's id, a UUID such as \"4b3e5c7a-8d2f-4a1b-9c6e-0f5d7a2b8c91\" "
+                   f"(OpenCRVS integration ids are UUIDs), not {value!r}")
+    return value
+
+
+ClientId = Annotated[Text, AfterValidator(_client_id), _schema(pattern=UUID_PATTERN)]
+
+
+class TargetTable(_Table):
+    """[targets.<name>]: a CRVS deployment the automated gates run against.
+
+    Secrets stay in the environment variables it names; loading the file never needs them.
+    """
+
+    required_text: ClassVar[Mapping[str, str]] = {
+        "gateway": "expected the gateway's URL (required), e.g. \"https://gateway.staging.example.org\""}
+
+    gateway: Url
+    """The gateway's URL (tRPC /events, /auth, /upload): what evidence is bound to."""
+    register_url: Url | None = Field(default=None, alias="register")  # `register` would shadow ABCMeta.register
+    """The REST register (/api/events); unset: reached via the gateway."""
+    config: Url | None = None
+    """The country config server (its /ping)."""
+    identity: IdentityTable | None = None
+    """How to learn which build runs there; unset: the X-Version header of GET /ping on the gateway."""
+    client_id: ClientId | None = None
+    """The system client (integration) id, a UUID; needs client_secret_env."""
+    client_secret_env: EnvName | None = None
+    """The environment variable that holds the system client's secret."""
+    client_scopes: StringList = Field(default_factory=list)
+    """The scopes the system client asks for, e.g. "type=record.search"."""
+    users: Annotated[dict[RoleKey, UserPool],
+                     _schema(propertyNames={"enum": list(ROLE_KEYS)})] = Field(default_factory=dict)
+    """Accounts by farajaland role (lower case): one { username, password_env } table or a list of them."""
+    two_fa: Annotated[bool, _expect("expected true or false (is TWO_FA_ENABLED on for this deployment?)")] = False
+    """True where the deployment has TWO_FA_ENABLED; then login_code_env is required."""
+    login_code_env: EnvName | None = None
+    """The environment variable that holds the 2FA login code."""
+    locations: LocationsTable = Field(default_factory=LocationsTable)
+    """The office, health facility and administrative area the suite uses."""
+    deploy: Text | None = None
+    """The command that deploys a candidate here, or "manual" (the operator deploys by hand). Placeholders:
+    {version} {commit} {tag} {target} and the [variables]; {{ and }} are literal braces. It may print
+    RELEASE_IMAGE_<NAME>=<image:tag> lines, recorded as what it deployed."""
+    promote: Text | None = None
+    """The command that deploys the promoted release here (same placeholders as deploy)."""
+    version_timeout_s: Seconds = 120.0
+    """How long to wait, in seconds, for the identity probe to report the deployed candidate."""
+    smoke_waiver: Text | None = None
+    """Why the post-promote smoke check is skipped for this target (recorded); unset: it runs."""
+
+    @classmethod
+    def refuse(cls, data: dict[str, Any]) -> None:
+        """The old single-URL target gets a message that says what a target is now."""
+        if "url" in data:
+            raise fail("a target is a deployment now, not one URL: use gateway = \"https://gateway...\" "
+                       "(tRPC, auth, upload) and, optionally, register = \"https://register...\" (REST "
+                       "/api/events) and config = \"https://countryconfig...\"", "url")
+
+    @model_validator(mode="after")
+    def _pairs(self) -> TargetTable:
+        if self.client_id is not None and self.client_secret_env is None:
+            raise fail("expected the name of the env var that holds the system client's secret "
+                       "(required with client_id)", "client_secret_env")
+        if self.client_secret_env is not None and self.client_id is None:
+            raise fail("expected the system client's UUID (client_secret_env names its secret)", "client_id")
+        if self.two_fa and self.login_code_env is None:
+            raise fail("expected the name of the env var that holds the 2FA login code "
+                       "(required when two_fa = true)", "login_code_env")
+        return self
+
+
+def _variable_value(text: str) -> str:
+    """A variable's literal or default may use the built-ins, one level deep (release/workflow/deploy.py)."""
+    try:
+        used = command_placeholders(text)
+    except ValueError as exc:
+        raise fail(f"expected a value with {{name}} placeholders ({exc}; write {{{{ and }}}} for literal "
+                   "braces)") from exc
+    for name in used:
+        if name not in DEPLOY_PLACEHOLDERS:
+            raise fail("a variable's value may use only the built-ins "
+                       + ", ".join("{" + p + "}" for p in sorted(DEPLOY_PLACEHOLDERS)) + f", not {{{name}}}")
+    return text
+
+
+VariableValue = Annotated[str, _expect(_STRING), AfterValidator(_variable_value)]
+
+
+class VariableTable(_Table):
+    """A variable read from the environment when a command runs, with an optional default."""
+
+    required_text: ClassVar[Mapping[str, str]] = {
+        "env": "expected the env var that holds the value, or give the variable a string value"}
+
+    env: EnvName
+    """The environment variable that holds the value."""
+    default: Annotated[Text, AfterValidator(_variable_value)] | None = None
+    """The value when the environment variable is unset or empty; it may use {version} {commit} {tag} {target}."""
+
+
+def _variable_name(name: str) -> str:
+    if re.fullmatch(VARIABLE_PATTERN, name) is None:
+        raise fail("expected a variable name of letters, digits and '_' (used as {name} in commands)")
+    if name in DEPLOY_PLACEHOLDERS:
+        raise fail(f"{{{name}}} is built in; choose another name")
+    return name
+
+
+VariableName = Annotated[str, AfterValidator(_variable_name)]
+VariableSpec = Annotated[Union[Annotated[VariableValue, _tag("<text>")],  # noqa: UP007
+                               Annotated[VariableTable, _tag("<env>")]],
+                         Discriminator(lambda v: "<text>" if isinstance(v, str) else "<env>")]
+_VARIABLE_KEYS = {"propertyNames": {"pattern": VARIABLE_PATTERN, "not": {"enum": sorted(DEPLOY_PLACEHOLDERS)}}}
+
+
+def _members(members: list[str]) -> list[str]:
+    seen: set[str] = set()
+    for i, member in enumerate(members):
+        if member.lower() in seen:
+            raise fail(f"expected each person once; {member} is listed twice", i)
+        seen.add(member.lower())
+    return members
+
+
+def _a_list(expected: str) -> BeforeValidator:
+    """Refuse a value that is not a TOML array before its items are looked at."""
+    def check(value: Any) -> Any:
+        if not isinstance(value, list):
+            raise fail(expected)
+        return value
+    return BeforeValidator(check)
+
+
+Email = Annotated[str, _check(lambda text: re.fullmatch(EMAIL_PATTERN, text) is not None), _expect("expected an email address like qa@example.org"),
+                  _schema(pattern=EMAIL_PATTERN)]
+Members = Annotated[list[Email], _a_list("expected a list of email addresses"), AfterValidator(_members)]
+
+
+# ------------------------------------------------------------------------------------------------ gates
+
+
+class _Gate(_Table):
+    kind: str
+    """The gate's kind: pytest, browser, locust, command (automated) or signoff, approval, criteria (people)."""
+    description: Text | None = None
+    """What the gate checks, shown with it in status and the report."""
+
+
+class _AutomatedGate(_Gate):
+    target: Text = "staging"
+    """The [targets] table it runs against."""
+    timeout: Duration | None = None
+    """How long the run may take: seconds, or "90s", "10m", "1h" (default 1800 s; a load gate: 4 x duration + 300 s)."""
+
+
+class _SuiteGate(_AutomatedGate):
+    markers: Text | None = None
+    """A pytest -m expression, e.g. "not slow"."""
+    paths: StringList | None = None
+    """Test paths to add to the run (`release regression run --path`)."""
+    args: StringList | None = None
+    """Extra pytest arguments (`release regression run --pytest-arg`)."""
+
+
+class PytestGate(_SuiteGate):
+    """kind = "pytest": the standing regression suite over HTTP (or any pytest paths)."""
+
+    kind: Literal["pytest"]
+    """The standing regression suite."""
+
+
+class BrowserGate(_SuiteGate):
+    """kind = "browser": the browser suite (Playwright) against the target."""
+
+    kind: Literal["browser"]
+    """The browser tests of the regression suite (pytest -m browser)."""
+    chromium: Text | None = None
+    """The Chromium to drive (a path, relative to the repository root or absolute); unset: Playwright's own
+    Chromium, then Debian's /usr/bin/chromium."""
+
+
+class LimitsTable(_Table):
+    """The limits of one request kind (a locust name such as "event.search")."""
+
+    not_a_table: ClassVar[str] = "expected a table of limits such as { p95_ms = 150 } (or errors = <fraction>)"
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
+    p50_ms: Annotated[float, Field(gt=0, allow_inf_nan=False),
+                      _expect("expected a positive number of milliseconds")] | None = None
+    """Median response time limit, in milliseconds."""
+    p95_ms: Annotated[float, Field(gt=0, allow_inf_nan=False),
+                      _expect("expected a positive number of milliseconds")] | None = None
+    """95th percentile response time limit, in milliseconds."""
+    p99_ms: Annotated[float, Field(gt=0, allow_inf_nan=False),
+                      _expect("expected a positive number of milliseconds")] | None = None
+    """99th percentile response time limit, in milliseconds."""
+    error_rate: Fraction | None = None
+    """The largest share of failed requests, 0 to 1."""
+    min_rps: Annotated[float, Field(ge=0, allow_inf_nan=False),
+                       _expect("expected a number of requests per second >= 0")] | None = None
+    """The lowest acceptable throughput, requests per second."""
+
+    @model_validator(mode="after")
+    def _one_limit(self) -> LimitsTable:
+        if not self.model_fields_set:
+            raise fail(f"expected at least one of {', '.join(SLO_LIMITS)}")
+        return self
+
+
+class SloTable(_Table):
+    """Service-level objectives: limits per request kind, and `errors` over all requests."""
+
+    model_config = ConfigDict(extra="allow")
+    if TYPE_CHECKING:  # init=False keeps it out of the constructor mypy sees; pydantic 2.7 refuses the Field
+        __pydantic_extra__: dict[str, LimitsTable] = Field(init=False)
+    else:
+        __pydantic_extra__: dict[str, LimitsTable]
+
+    errors: Fraction | None = None
+    """The largest share of failed requests over the whole run, 0 to 1."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: Any) -> Any:
+        """Any key is a request kind (its limits table), except `errors`."""
+        if not isinstance(data, dict):
+            raise fail(cls.not_a_table)
+        return data
+
+
+class BaselineTable(_Table):
+    """Compare the candidate's load with a baseline: the recorded load evidence of the release in production, or
+    an A/B run against another target."""
+
+    against: Text = "production"
+    """With mode = "ab": the [targets] table loaded side by side with the candidate."""
+    max_slowdown: Fraction = 0.10
+    """The largest accepted slowdown, as a fraction (0.10: 10 % slower)."""
+    confidence: Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False),
+                          _expect("expected a confidence level between 0 and 1, e.g. 0.95")] = 0.95
+    """The confidence level of the comparison, e.g. 0.95."""
+    mode: Annotated[Literal["ab", "evidence"], _expect('expected "ab" or "evidence"')] = "evidence"
+    """"evidence": compare with the last passed run of this gate on the release in production (none yet: SLO checks
+    only); "ab": load `against` and the candidate in the same window and compare."""
+    min_samples: PositiveInt = 30
+    """With mode = "ab": the fewest requests per kind the comparison needs."""
+
+
+class LocustGate(_AutomatedGate):
+    """kind = "locust": a load test with SLOs and an optional baseline comparison."""
+
+    kind: Literal["locust"]
+    """A Locust load test."""
+    users: PositiveInt = 10
+    """Concurrent simulated users."""
+    spawn_rate: Annotated[float, Field(gt=0, allow_inf_nan=False),
+                          _expect("expected a positive number of users per second")] | None = None
+    """Users started per second (default: all at once, = users)."""
+    duration: Duration = Field(default="60s", validate_default=True)
+    """How long the load runs: seconds, or "60s", "5m"."""
+    workers: Annotated[int, Field(ge=0), _expect("expected an integer >= 0")] | None = None
+    """Locust processes (`release load run --workers`; default 1, and the load runner needs at least 1)."""
+    slo: SloTable = Field(default_factory=SloTable)
+    """Limits per request kind, e.g. { "event.search" = { p95_ms = 150 }, errors = 0.001 }."""
+    baseline: BaselineTable | None = None
+    """Compare with a baseline, e.g. { against = "production", max_slowdown = 0.10 }."""
+    scenario: Text | None = None
+    """A label for this load mix, recorded with each run: a baseline comparison only uses production evidence
+    recorded under the same label."""
+    allow_non_loopback: Flag | None = None
+    """The load runner refuses a host that is not loopback unless this is true: loading a real deployment (and,
+    in A/B mode, its baseline, often production) must be a decision written in release.toml."""
+
+
+class CommandGate(_AutomatedGate):
+    """kind = "command": any command that writes JUnit XML (e.g. an existing Playwright e2e suite)."""
+
+    required_text: ClassVar[Mapping[str, str]] = {
+        "run": f'{_STRING} (required for kind = "command")', "junit": f'{_STRING} (required for kind = "command")'}
+
+    kind: Literal["command"]
+    """Any command that writes JUnit XML."""
+    run: Text
+    """The command line; it gets the deployment profile in CRVS_TARGET_FILE and the hosts in RELEASE_TARGET_*."""
+    junit: Text
+    """The JUnit XML file the command writes."""
+
+
+class _PeopleGate(_Gate):
+    @classmethod
+    def missing_text(cls, key: str, data: dict[str, Any]) -> str:
+        """A missing role names the gate's kind."""
+        return f'expected a role from [roles] (required for kind = "{data.get("kind")}")'
+
+
+class SignoffGate(_PeopleGate):
+    """kind = "signoff": one person of `role` signs the release off."""
+
+    kind: Literal["signoff"]
+    """A sign-off by one person."""
+    role: Text
+    """The [roles] entry whose members may sign off."""
+
+
+class ApprovalGate(_PeopleGate):
+    """kind = "approval": `quorum` distinct people of `role` approve (preparers and commit authors cannot)."""
+
+    kind: Literal["approval"]
+    """Approval by a quorum of distinct people."""
+    role: Text
+    """The [roles] entry whose members may approve."""
+    quorum: PositiveInt = 1
+    """How many distinct approvals are needed; at most the number of people in the role."""
+
+
+class CriterionTable(_Table):
+    """One acceptance criterion: verified by a pytest node id, or attested by hand."""
+
+    required_text: ClassVar[Mapping[str, str]] = {"id": _STRING, "text": _STRING}
+
+    id: Text
+    """A unique id, e.g. "AC-1"."""
+    text: Text
+    """What must hold."""
+    verify: Text | None = None
+    """The pytest node id that verifies it; unset: attested by hand."""
+
+
+def _criteria(items: list[CriterionTable]) -> list[CriterionTable]:
+    if not items:
+        raise fail("expected a non-empty list of { id, text, verify } tables")
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        if item.id in seen:
+            raise fail(f"expected unique ids; {item.id!r} is used twice", i, "id")
+        seen.add(item.id)
+    return items
+
+
+class CriteriaGate(_Gate):
+    """kind = "criteria": acceptance criteria, each verified by a test or attested by hand."""
+
+    required_text: ClassVar[Mapping[str, str]] = {"items": "expected a non-empty list of { id, text, verify } tables"}
+
+    kind: Literal["criteria"]
+    """Acceptance criteria."""
+    items: Annotated[list[CriterionTable], _a_list("expected a non-empty list of { id, text, verify } tables"),
+                     AfterValidator(_criteria), _schema(minItems=1)]
+    """The criteria: [{ id = "AC-1", text = "...", verify = "path::test" }, ...]."""
+    role: Text | None = None
+    """The [roles] entry whose members attest criteria by hand; unset: the release-manager role."""
+
+
+def _gate_kind(value: Any) -> str | None:
+    return f"kind={value.get('kind')}" if isinstance(value, dict) else None
+
+
+def _known_kind(value: Any) -> Any:
+    if not isinstance(value, dict):
+        raise fail("expected a table")
+    kind = value.get("kind")
+    if kind not in GATE_KINDS:
+        raise fail(f"expected one of {', '.join(GATE_KINDS)}{hint(str(kind), GATE_KINDS)}", "kind")
+    return value
+
+
+Gate = Annotated[Union[Annotated[PytestGate, _tag("kind=pytest")],  # noqa: UP007
+                       Annotated[BrowserGate, _tag("kind=browser")],
+                       Annotated[LocustGate, _tag("kind=locust")],
+                       Annotated[CommandGate, _tag("kind=command")],
+                       Annotated[SignoffGate, _tag("kind=signoff")],
+                       Annotated[ApprovalGate, _tag("kind=approval")],
+                       Annotated[CriteriaGate, _tag("kind=criteria")]],
+                 Discriminator(_gate_kind), BeforeValidator(_known_kind)]
+
+
+# ------------------------------------------------------------------------------------------------ the document
+
+
+class ReportTable(_Table):
+    """[report]: the change record's texts; placeholders {version} {previous_version} {tag} {commit}."""
+
+    risk: ReportText = DEFAULT_REPORT["risk"]
+    """The risk statement."""
+    impact: ReportText = DEFAULT_REPORT["impact"]
+    """Who and what the change affects."""
+    implementation_plan: ReportText = DEFAULT_REPORT["implementation_plan"]
+    """How the release is put into production."""
+    backout_plan: ReportText = DEFAULT_REPORT["backout_plan"]
+    """How it is undone."""
+
+
+def _some_gates(gates: dict[str, Any]) -> dict[str, Any]:
+    if not gates:
+        raise fail("expected at least one [gates.<name>] table; a release with no gates cannot pass")
+    return gates
+
+
+class ReleaseToml(_Table):
+    """release.toml: the configuration of crvs-release (docs/configuration.md)."""
+
+    required_text: ClassVar[Mapping[str, str]] = {
+        "gates": "expected at least one [gates.<name>] table; a release with no gates cannot pass"}
+
+    release: ReleaseTable = Field(default_factory=ReleaseTable)
+    """Versions, branches, tags and the production branch."""
+    targets: Annotated[dict[Name, TargetTable], _schema(**_NAME_KEYS)] = Field(default_factory=dict)
+    """The deployments the automated gates run against, by name (e.g. staging, production)."""
+    variables: Annotated[dict[VariableName, VariableSpec], _schema(**_VARIABLE_KEYS)] = Field(default_factory=dict)
+    """Names deploy and promote commands may use as {name}: a literal, or { env = "VAR", default = "..." }."""
+    roles: Annotated[dict[Name, Members], _schema(**_NAME_KEYS)] = Field(default_factory=dict)
+    """People by role (email addresses), for signoff, approval and criteria gates."""
+    gates: Annotated[dict[Name, Gate], AfterValidator(_some_gates), _schema(minProperties=1, **_NAME_KEYS)]
+    """The gates a release candidate must pass, by name."""
+    report: ReportTable = Field(default_factory=ReportTable)
+    """The change record's texts."""
+
+    @model_validator(mode="after")
+    def _cross_table_rules(self) -> ReleaseToml:
+        """Rules across tables: commands use declared placeholders; gates name existing targets and roles."""
+        self._check_commands()
+        for name, gate in self.gates.items():
+            self._check_gate(name, gate)
+        return self
+
+    def _check_commands(self) -> None:
+        known = DEPLOY_PLACEHOLDERS | set(self.variables)
+        for name, target in self.targets.items():
+            for key in ("deploy", "promote"):
+                template = getattr(target, key)
+                if template is None or (key == "deploy" and template == MANUAL_DEPLOY):
+                    continue
+                try:
+                    used = command_placeholders(template)
+                except ValueError as exc:
+                    raise fail(f"expected a command with {{name}} placeholders ({exc}; write {{{{ and }}}} "
+                               "for literal braces)", "targets", name, key) from exc
+                for placeholder in used:
+                    if placeholder not in known:
+                        raise fail(f"unknown placeholder {{{placeholder}}}{hint(placeholder, known)}: declare it "
+                                   f"under [variables] ({placeholder} = \"value\" or {placeholder} = "
+                                   "{ env = \"VAR\" }); built in: "
+                                   + ", ".join("{" + p + "}" for p in sorted(DEPLOY_PLACEHOLDERS)),
+                                   "targets", name, key)
+
+    def _check_gate(self, name: str, gate: _Gate) -> None:
+        if isinstance(gate, _AutomatedGate) and gate.target not in self.targets:
+            targets = self.targets
+            raise fail(f"expected one of the [targets] tables{hint(gate.target, targets)}"
+                       + (f" ({', '.join(targets)})" if targets else f" (add [targets.{gate.target}])"),
+                       "gates", name, "target")
+        role = getattr(gate, "role", None)
+        if role is None:
+            return
+        if role not in self.roles:
+            raise fail(f"expected a role defined in [roles]{hint(role, self.roles)}", "gates", name, "role")
+        if not self.roles[role]:
+            raise fail(f"expected at least one person (gate {name!r} needs this role)", "roles", role)
+        if isinstance(gate, ApprovalGate) and gate.quorum > len(self.roles[role]):
+            raise fail(f"expected at most {len(self.roles[role])}, the number of people in role {role!r}",
+                       "gates", name, "quorum")
+
+
+def validate_document(data: Mapping[str, Any], source: str) -> ReleaseToml:
+    """The validated document; ConfigError naming `source` and the key path of the first problem."""
+    try:
+        return ReleaseToml.model_validate(data)
+    except ValidationError as exc:
+        raise config_error(exc, source) from None
+    except RecursionError:
+        raise ConfigError(source, "(document)", "expected tables nested a few levels deep, not hundreds") from None
