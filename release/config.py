@@ -162,6 +162,7 @@ class Target:
     deploy: str | None = None
     promote: str | None = None
     version_timeout_s: float = 120.0
+    deploy_timeout_s: float = 600.0
     #: Why the post-promote smoke check is skipped for this target (None: it runs).
     smoke_waiver: str | None = None
     source: str = field(default=CONFIG_NAME, compare=False)  # the file it came from, for error messages
@@ -379,7 +380,7 @@ def _target(name: str, table: TargetTable, source: str) -> Target:
         two_fa=table.two_fa, login_code_env=table.login_code_env,
         locations=MappingProxyType({key: getattr(table.locations, key) for key in LOCATION_KEYS}),
         deploy=table.deploy, promote=table.promote, version_timeout_s=table.version_timeout_s,
-        smoke_waiver=table.smoke_waiver, source=source)
+        deploy_timeout_s=table.deploy_timeout_s, smoke_waiver=table.smoke_waiver, source=source)
 
 
 def _slo(table: SloTable) -> dict[str, Any]:

@@ -517,6 +517,9 @@ class TargetTable(_Table):
     """The command that deploys the promoted release here (same placeholders as deploy)."""
     version_timeout_s: Seconds = 120.0
     """How long to wait, in seconds, for the identity probe to report the deployed candidate."""
+    deploy_timeout_s: Seconds = 600.0
+    """How long the deploy or promote command may run, in seconds, before it is stopped and counts as failed
+    (a farajaland deploy workflow may take up to an hour: timeout-minutes 60, plus an approval)."""
     smoke_waiver: Text | None = None
     """Why the post-promote smoke check is skipped for this target (recorded); unset: it runs."""
 

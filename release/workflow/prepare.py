@@ -234,13 +234,13 @@ def _deploy_and_wait(ctx: Context, candidate: CandidateRecord, result: PrepareRe
                                      tag=candidate.tag, environ=ctx.environ)
             argv, variables = command.argv, dict(command.variables)
             progress(f"deploy {candidate.tag} to {name}: {' '.join(argv)}")
-            outcome = run_command(argv, ctx.root, env=ctx.environ)
+            outcome = run_command(argv, ctx.root, timeout_s=target.deploy_timeout_s, env=ctx.environ)
             images = parse_image_record(outcome.output)
             record.update(command=list(argv), variables=variables, exit_code=outcome.exit_code, images=images)
             ctx.ledger.append_audit(ctx.actor or "release", "candidate.deployed", f"{candidate.version}/rc.{candidate.rc}",
                                     {"target": name, "argv": list(argv), "variables": variables,
                                      "exit_code": outcome.exit_code, "images": images}, now=ctx.now())
-            _keep_deploy_record(ctx, candidate, name, list(argv), outcome.exit_code, images)
+            _keep_deploy_record(ctx, candidate, name, list(argv), outcome.exit_code, images, variables)
             if images:
                 progress(f"deployed to {name}: " + ", ".join(f"{k}={v}" for k, v in images.items()))
             if not outcome.ok:
@@ -274,14 +274,14 @@ def _identity_text(target: Target) -> str:
 
 
 def _keep_deploy_record(ctx: Context, candidate: CandidateRecord, target: str, argv: list[str],
-                        exit_code: int | None, images: dict[str, str]) -> None:
+                        exit_code: int | None, images: dict[str, str], variables: dict[str, str]) -> None:
     """Keep what the deploy step recorded, so each gate run's evidence carries the deployed image tags."""
     import json
 
     path = deploy_record_path(ctx, candidate, target)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"target": target, "argv": argv, "exit_code": exit_code, "images": images},
-                               indent=2, sort_keys=True), encoding="utf-8")
+    path.write_text(json.dumps({"target": target, "argv": argv, "exit_code": exit_code, "images": images,
+                                "variables": variables}, indent=2, sort_keys=True), encoding="utf-8")
 
 
 def write_reports(ctx: Context, view: ReleaseView, folder: Path) -> dict[str, str]:

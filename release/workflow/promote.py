@@ -63,6 +63,8 @@ class PromoteResult:
     steps: list[dict[str, Any]] = field(default_factory=list)
     planned: list[str] = field(default_factory=list)
     view: ReleaseView | None = None
+    #: The branch promote moves to `sha` (release.production_branch): a CI job pushes exactly this and the tag.
+    production_branch: str | None = None
 
     @property
     def exit_code(self) -> int:
@@ -75,6 +77,7 @@ class PromoteResult:
 
         return {"version": self.version, "outcome": self.outcome, "tag": self.tag, "sha": self.sha,
                 "message": self.message, "steps": self.steps, "planned": self.planned,
+                "production_branch": self.production_branch,
                 "status": view_json(self.view) if self.view else None}
 
 
@@ -164,6 +167,12 @@ def _plan(ctx: Context, view: ReleaseView, target: Target, command: RenderedComm
 
 def promote(ctx: Context, version: str, *, resume: bool = False, progress: Progress = _silent) -> PromoteResult:
     """Re-evaluate every gate, then promote exclusively and resumably; blocked means nothing changed."""
+    result = _promote(ctx, version, resume=resume, progress=progress)
+    result.production_branch = ctx.config.release.production_branch
+    return result
+
+
+def _promote(ctx: Context, version: str, *, resume: bool, progress: Progress) -> PromoteResult:
     actor = ctx.require_actor()
     release = resolve_release(ctx, version)
     tag = format_ref(ctx.config.release.tag, release.version)
@@ -270,7 +279,7 @@ class _Steps:
                                  tag=self.final_tag, environ=self.ctx.environ)
         argv = command.argv
         self.progress(f"deploy: {' '.join(argv)}")
-        outcome = run_command(argv, self.ctx.root, env=self.ctx.environ)
+        outcome = run_command(argv, self.ctx.root, timeout_s=self.target.deploy_timeout_s, env=self.ctx.environ)
         images = parse_image_record(outcome.output)
         # What was deployed: the rendered argv, the variables it used (never secrets: see docs/deploy.md) and the
         # image tags the command printed as RELEASE_IMAGE_<NAME>= lines.

@@ -122,7 +122,7 @@ def rollback(ctx: Context, *, to: str | None = None, progress: Progress = _silen
     else:
         argv = command.argv
         progress(f"redeploy {to_tag}: {' '.join(argv)}")
-        outcome = run_command(argv, ctx.root, env=ctx.environ)
+        outcome = run_command(argv, ctx.root, timeout_s=target.deploy_timeout_s, env=ctx.environ)
         seen = wait_for(target, to_version or "", to_sha, target.version_timeout_s, environ=ctx.environ) if outcome.ok else None
         images = parse_image_record(outcome.output)
         step = {"step": "deploy", "argv": list(argv), "variables": dict(command.variables),

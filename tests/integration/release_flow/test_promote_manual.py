@@ -156,3 +156,20 @@ def test_manual_deploy_without_a_waiver_fails_closed_when_production_does_not_an
     data = json.loads(res.stdout)
     assert data["outcome"] == "FAILED_AFTER_PROMOTE"
     assert {s["step"]: s["status"] for s in data["steps"]}["smoke"] == "failed"
+
+
+def test_a_promote_command_that_outlives_deploy_timeout_s_fails_the_deploy_step(candidate):
+    r = candidate
+    give_all_decisions(r)
+    (r.path / "scripts" / "slow-deploy").write_text("#!/bin/sh\nsleep 30\n", encoding="utf-8")
+    (r.path / "scripts" / "slow-deploy").chmod(0o755)
+    r.repo.git("add", "--chmod=+x", "scripts/slow-deploy")
+    set_production(r, f'[targets.production]\ngateway = "http://127.0.0.1:{free_port()}"\n'
+                      'promote = "scripts/slow-deploy {version}"\ndeploy_timeout_s = 1\n'
+                      f'smoke_waiver = "{WAIVER}"\n')
+    res = r.cli("promote", "1.1.0", "--json")
+    assert res.exit_code == 1, res.stdout + res.stderr
+    data = json.loads(res.stdout)
+    assert data["outcome"] == "FAILED_AFTER_PROMOTE"
+    deploy = next(s for s in data["steps"] if s["step"] == "deploy")
+    assert "timed out after 1s" in json.dumps(deploy), deploy
