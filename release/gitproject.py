@@ -216,6 +216,26 @@ class GitProject:
             raise error(f"could not create tag {name}: {_git_message(exc)}") from exc
         return True
 
+    def fast_forward_problem(self, branch: str, to_sha: str) -> str | None:
+        """Why `branch` cannot fast-forward to `to_sha`, or None when it can.
+
+        Without a local branch, each remote's copy of it must be an ancestor too: creating the branch at `to_sha`
+        would otherwise drop commits that only the remote's branch has, and the push would then be refused.
+        """
+        target = self.head_sha(to_sha)
+        current = self.branch_sha(branch)
+        if current is not None:
+            if current != target and not self.is_ancestor(current, target):
+                return f"branch {branch} at {current[:7]} cannot fast-forward to {target[:7]}"
+            return None
+        for remote in (r.name for r in self._repo.remotes):
+            theirs = self.remote_branch_sha(remote, branch)
+            if theirs is not None and theirs != target and not self.is_ancestor(theirs, target):
+                return (f"there is no local branch {branch}, and {remote}/{branch} at {theirs[:7]} cannot "
+                        f"fast-forward to {target[:7]}: `git fetch {remote}` and check that {target[:7]} "
+                        f"contains {remote}/{branch}")
+        return None
+
     def fast_forward(self, branch: str, to_sha: str) -> bool:
         """Move `branch` forward to `to_sha` (True if moved or created); GitConflict if that is not a fast-forward."""
         self._check_ref_name("heads", branch)
@@ -223,8 +243,9 @@ class GitProject:
         current = self.branch_sha(branch)
         if current == target:
             return False
-        if current is not None and not self.is_ancestor(current, target):
-            raise GitConflict(f"branch {branch} at {current[:7]} cannot fast-forward to {target[:7]}")
+        problem = self.fast_forward_problem(branch, target)
+        if problem:
+            raise GitConflict(problem)
         if self.dry_run:
             verb = "create branch" if current is None else "fast-forward"
             self._plan(f"{verb} {branch} {'at' if current is None else 'to'} {target[:7]}")

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from release.config import MANUAL_DEPLOY, Target
-from release.errors import Blocked
+from release.errors import Blocked, GitConflict
 from release.ledger import ReleaseState, StepStatus
 from release.versioning import format_ref
 from release.workflow.context import Context
@@ -192,6 +192,9 @@ def _promote(ctx: Context, version: str, *, resume: bool, progress: Progress) ->
                              f"promotion of {release.version} blocked: {reasons}", view=view)
     sha = view.candidate.sha
     production = require_production_target(ctx)  # fail closed: no production target, no promotion
+    problem = ctx.git.fast_forward_problem(ctx.config.release.production_branch, sha)
+    if problem and release.state is not ReleaseState.PROMOTING:  # say so before the tag is made
+        raise GitConflict(f"cannot promote {release.version}: {problem}; nothing was changed")
     command = _render(ctx, production, release.version, sha, tag)  # an unset variable: exit 2, nothing moved
     if not ctx.dry_run and not production.smoke_waiver:
         production.require_secrets(ctx.environ)  # the smoke check logs in: fail before moving anything
