@@ -20,9 +20,12 @@ def command(click_ctx: click.Context, workdir: Path | None, keep: bool, load_dur
 
     Exit 0 when the first release is promoted and the second is blocked by the load gate.
     """
+    from release.extras import require_extra
     from release.workflow.demo import run_demo
     from release.workflow.progress import printer
 
+    for extra in ("sandbox", "load"):  # its sandboxes and its A/B load gate; exit 2 before anything starts
+        require_extra(extra)
     result = run_demo(workdir, keep=keep, load_duration_s=load_duration, progress=printer(quiet=as_json))
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2))

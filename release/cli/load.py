@@ -142,6 +142,9 @@ def _print_comparison(comparison: Any) -> None:
 @click.group("load")
 def command() -> None:
     """Run, compare and A/B the load gate."""
+    from release.extras import require_extra
+
+    require_extra("load")  # exit 2 naming pip install 'crvs-release[load]' before anything runs
 
 
 _TARGET_FILE_HELP = "Deployment profile JSON of the target (docs/wire-contract.md section 2); default $CRVS_TARGET_FILE."
@@ -185,6 +188,10 @@ def run_cmd(ctx: click.Context, target_file: Path | None, sandbox: bool, out: Pa
     target_file = None if sandbox and target_file is None else _target_file(target_file)
     if bool(target_file) == sandbox:
         raise UsageError("give exactly one of --target-file PATH (or $CRVS_TARGET_FILE) or --sandbox")
+    if sandbox:
+        from release.extras import require_extra
+
+        require_extra("sandbox")
     progress = _Progress()
     with ExitStack() as stack:
         env: dict[str, str] = {}

@@ -40,6 +40,10 @@ def run(target_file: Path | None, sandbox: bool, markexpr: str | None, keyword: 
     from release.errors import GateFailed, TargetUnavailable
     from release.regression_suite import SuiteOptions, render_text, run_suite
 
+    if sandbox:
+        from release.extras import require_extra
+
+        require_extra("sandbox")
     to_stdout = json_path == "-" or fmt == "json"
     summary_file = Path(json_path) if json_path and json_path != "-" else None
     options = SuiteOptions(target_file=target_file, sandbox=sandbox, markexpr=markexpr, keyword=keyword, junit=junit,

@@ -60,6 +60,10 @@ def make_engine(url: str, *, create: bool) -> Engine:
             raise LedgerUnavailable(f"cannot use ledger URL: {exc}") from exc
         _sqlite_events(engine)
         return engine
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() == "psycopg":
+        from release.extras import require_extra
+
+        require_extra("postgres", purpose="a PostgreSQL ledger")  # psycopg is the [postgres] extra: exit 2 naming it
     try:
         return create_engine(parsed, pool_pre_ping=True)
     except (ArgumentError, NoSuchModuleError) as exc:

@@ -3,6 +3,9 @@
 The charts take plain numbers (no ledger, no files) so they can be tested on their own. Each returns one
 standalone `<svg ...>...</svg>` element with no XML prolog, no DOCTYPE and no external reference, so the
 HTML record stays a single file and WeasyPrint draws the same SVG into the PDF.
+
+matplotlib (with numpy, some 170 MB) is the [charts] extra, imported only when a chart is drawn. Without it
+the HTML record says where its charts would be and how to get them; the numbers are in the table above them.
 """
 
 from __future__ import annotations
@@ -11,12 +14,12 @@ import io
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import matplotlib
+from release.extras import has_extra, install_line
 
-matplotlib.use("Agg")  # before pyplot: never look for a display
-
-from matplotlib.figure import Figure
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 CANDIDATE_COLOUR = "#1f5fa8"
 BASELINE_COLOUR = "#9aa5b1"
@@ -35,8 +38,20 @@ class LatencyBar:
     slo_ms: float | None = None
 
 
+def _figure(width: float, height: float) -> Figure:
+    """A matplotlib figure on the Agg backend (set before anything could pick a display backend)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height))
+
+
 def _svg(fig: Figure, salt: str) -> str:
     """Serialise a figure as one inline <svg> element with deterministic ids unique to `salt`."""
+    import matplotlib
+
     buffer = io.StringIO()
     with matplotlib.rc_context({"svg.hashsalt": salt, "svg.fonttype": "none"}):
         fig.savefig(buffer, format="svg", bbox_inches="tight",
@@ -55,7 +70,7 @@ def latency_bar_chart(bars: Sequence[LatencyBar], *, percentile: str = "p95", ti
     """A grouped bar chart: per procedure, candidate vs baseline latency, with the SLO as a red tick."""
     if not bars:
         raise ValueError("a latency bar chart needs at least one procedure")
-    fig = Figure(figsize=(7.0, 0.9 + 0.55 * len(bars)))
+    fig = _figure(7.0, 0.9 + 0.55 * len(bars))
     ax = fig.add_subplot()
     height = 0.38
     names = [b.procedure for b in bars]
@@ -103,7 +118,7 @@ def latency_cdf_chart(procedure: str, series: Mapping[str, Mapping[str, Sequence
     drawn = {label: xy for label, xy in drawn.items() if xy[0]}
     if not drawn:
         raise ValueError(f"no latency samples for {procedure}")
-    fig = Figure(figsize=(7.0, 3.2))
+    fig = _figure(7.0, 3.2)
     ax = fig.add_subplot()
     colours = {"candidate": CANDIDATE_COLOUR, "baseline": BASELINE_COLOUR}
     for label, (xs, ys) in drawn.items():
@@ -120,12 +135,25 @@ def latency_cdf_chart(procedure: str, series: Mapping[str, Mapping[str, Sequence
     return _svg(fig, f"cdf-{procedure}")
 
 
+#: What the HTML record shows in place of the charts when matplotlib is not installed (constant, trusted HTML).
+CHARTS_MISSING_NOTE = ('<p class="charts-missing"><em>Latency charts are not drawn: this install has no '
+                       f"matplotlib. Run <code>{install_line('charts')}</code> and render the record again; "
+                       "the table above holds the same numbers.</em></p>")
+
+
 def record_charts(evidence: Sequence[Mapping[str, object]]) -> dict[str, dict[str, object]]:
-    """SVG charts for each load evidence block of the change record: {gate: {"bars": svg|None, "cdfs": [svg]}}."""
+    """SVG charts for each load evidence block of the change record: {gate: {"bars": svg|None, "cdfs": [svg]}}.
+
+    Without the [charts] extra each block gets CHARTS_MISSING_NOTE instead of its bars and no CDFs.
+    """
     out: dict[str, dict[str, object]] = {}
+    drawable = has_extra("charts")
     for block in evidence:
         load = block.get("load")
         if not isinstance(load, Mapping) or not load.get("available"):
+            continue
+        if not drawable:
+            out[str(block.get("gate"))] = {"bars": CHARTS_MISSING_NOTE, "cdfs": []}
             continue
         rows = [r for r in load.get("procedures", ()) if isinstance(r, Mapping) and r.get("p95_ms") is not None]
         bars = latency_bar_chart([LatencyBar(str(r["procedure"]), float(r["p95_ms"]),

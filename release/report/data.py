@@ -24,6 +24,7 @@ def build_report_data(view: ReleaseView, *, changelog: str, audit_head: str, gen
         candidate: {rc, tag, sha} | None,
         verdict: "PROMOTABLE" | "BLOCKED" | (once promoted) "PROMOTED" | "FAILED_AFTER_PROMOTE" | "ROLLED_BACK",
         blocking_heading: str, blocking_reasons: [str],
+        evaluated: {from: "live" | "recorded", as_of: ISO UTC | None} (a settled release is never re-probed),
         changelog: Markdown text of this release's changelog section,
         gates: [{gate, kind, state, counts, reasons: [str],
                  evidence: {run_id, state, commit, target_url, target_version, tool_version, config_hash,
@@ -55,7 +56,10 @@ def build_report_data(view: ReleaseView, *, changelog: str, audit_head: str, gen
         "candidate": None if cand is None else {"rc": cand.rc, "tag": cand.tag, "sha": cand.sha},
         "verdict": verdict(view),
         "blocking_heading": ("Why it is blocked" if view.release.state.value not in SETTLED_STATES
-                             else f"Open if evaluated now (the release is already {view.release.state.value})"),
+                             else f"Open when its promotion was claimed (the release is {view.release.state.value}; "
+                                  "from the recorded evidence)"),
+        # "live": targets probed at generated_at; "recorded": a settled release, as of its promotion, no probe
+        "evaluated": {"from": view.evaluated_from, "as_of": iso_utc(view.as_of) if view.as_of else None},
         "blocking_reasons": list(view.checklist.blocking_reasons),
         "changelog": changelog,
         "gates": gates,

@@ -81,6 +81,10 @@ def render_record(data: Mapping[str, Any], fmt: str) -> bytes:
         raise UsageError(f"unknown report format {fmt!r}; expected one of {', '.join(RECORD_FORMATS)}")
     if fmt == "md":
         return render(data, "md").encode("utf-8")
+    if fmt == "pdf":
+        from release.extras import require_extra
+
+        require_extra("pdf")  # exit 2 naming pip install 'crvs-release[pdf]' before anything is drawn
     from release.report.charts import record_charts
 
     html = render({**data, "charts": record_charts(data.get("evidence", ()))}, "html")

@@ -14,6 +14,10 @@ def checklist_lines(status: Mapping[str, Any]) -> list[str]:
     cand = status.get("candidate") or {}
     lines = [f"release {status['version']} ({status['state']}); candidate "
              f"{cand.get('tag', 'none')} {str(cand.get('sha', ''))[:12]}; prepared by {status.get('preparer')}"]
+    evaluated = status.get("evaluated") or {}
+    if evaluated.get("from") == "recorded":
+        lines.append(f"  settled: from the recorded evidence as of {evaluated.get('as_of') or 'its promotion'}; "
+                     "no target is probed")
     for g in status.get("gates", []):
         reason = "; ".join(g.get("reasons") or [])
         lines.append(f"  [{_MARK.get(g['state'], g['state'])}] {g['gate']:<16} {g['kind']:<9} {g['state']:<12} {reason}")
@@ -29,7 +33,9 @@ def checklist_lines(status: Mapping[str, Any]) -> list[str]:
         w = g.get("waiver")
         if w:
             lines.append(f"        waived by {w['actor']} until {w['expires_at'][:10]}: {w['reason']}")
-    if status.get("promotable"):
+    if evaluated.get("from") == "recorded" and status.get("promotable"):
+        lines.append(f"{status['state']}: every gate had passed or was validly waived when its promotion was claimed")
+    elif status.get("promotable"):
         lines.append("PROMOTABLE: every gate passed or is validly waived")
     else:
         lines.append("BLOCKED:")

@@ -181,6 +181,29 @@ def build_demo_repo(path: Path, run_dir: Path, production: SandboxPorts, staging
     return repo
 
 
+def final_records(ctx: Any, versions: dict[str, str]) -> dict[str, str]:
+    """Render each release's change record (HTML and Markdown) where `release report` writes it; name -> HTML path.
+
+    A settled release renders from its recorded evidence, so these files match what `release report` gives
+    later, after the sandboxes are stopped.
+    """
+    from release.report.record import change_record_data, render_record
+
+    paths: dict[str, str] = {}
+    try:
+        for name, version in versions.items():
+            data = change_record_data(ctx, version)
+            tag = (data.get("candidate") or {}).get("tag") or data["tag"]
+            folder = ctx.reports_dir / tag
+            folder.mkdir(parents=True, exist_ok=True)
+            for fmt in ("md", "html"):
+                (folder / f"change-record.{fmt}").write_bytes(render_record(data, fmt))
+            paths[name] = str(folder / "change-record.html")
+    finally:
+        ctx.ledger.close()
+    return paths
+
+
 def run_demo(workdir: Path | None = None, *, keep: bool = False, load_duration_s: int = 20,
              progress: Progress = _silent) -> DemoResult:
     """Run the whole cycle; stops every sandbox before returning (or raising)."""
@@ -266,7 +289,9 @@ def run_demo(workdir: Path | None = None, *, keep: bool = False, load_duration_s
         unchanged = repo.git("rev-parse", "production") == production_sha
         result.ok = (blocked.outcome == "BLOCKED" and unchanged and load is not None
                      and load.state.value == "FAILED" and "event.search" in load.reason)
-        result.reports = {"first": first.reports.get("html", ""), "second": second.reports.get("html", "")}
+        # The records as they now stand (1.1.0 PROMOTED, 1.2.0 BLOCKED with every decision in), not the
+        # reports prepare wrote before anyone had signed off: the paths the demo prints are the final records.
+        result.reports = final_records(ctx(PREPARER), {"first": first.version, "second": second.version})
         result.message = (f"v{first.version} promoted; v{second.version} blocked by the load gate: "
                           f"{load.reason if load else 'no load gate'}") if result.ok else \
             f"unexpected outcome for {second.version}: {blocked.message}"

@@ -1,9 +1,17 @@
-"""The checklist of a release: gate specs, facts and live target identities fed to the pure evaluate()."""
+"""The checklist of a release: gate specs, facts and target identities fed to the pure evaluate().
+
+An open release is evaluated against live targets: each automated gate's target is probed now, so evidence bound
+to a build the target no longer runs turns STALE, and an unreachable target leaves it INCONCLUSIVE (fail closed).
+A settled release (PROMOTED, FAILED_AFTER_PROMOTE, ROLLED_BACK) is a record: it is evaluated from the recorded
+evidence alone, as of its promotion, and no target is probed. Stopping staging after a promotion, or re-rendering
+the report a year later, must not turn a recorded PASSED into INCONCLUSIVE ("target identity unknown").
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from release import __version__
@@ -14,6 +22,7 @@ from release.gates import (
     CriterionSpec,
     EvidenceBinding,
     GateKind,
+    GateRun,
     GateSpec,
     GateStatus,
     ReleaseFacts,
@@ -80,6 +89,10 @@ class ReleaseView:
     specs: tuple[GateSpec, ...]
     checklist: Checklist
     targets: Mapping[str, TargetIdentity | None] = field(default_factory=dict)
+    #: "live" (targets probed now) or "recorded" (a settled release: recorded evidence only, no probe)
+    evaluated_from: str = "live"
+    #: the moment a recorded evaluation stands at (the promotion claim), or None
+    as_of: datetime | None = None
 
 
 def resolve_release(ctx: Context, version: str | None) -> ReleaseRecord:
@@ -111,7 +124,11 @@ def normalise_version(ctx: Context, text: str) -> str:
 
 
 def evaluate_release(ctx: Context, version: str | None = None) -> ReleaseView:
-    """Evaluate every gate of a release's newest candidate, probing each automated gate's target now."""
+    """Evaluate every gate of a release's newest candidate: live for an open release, from records once settled.
+
+    An open release probes each automated gate's target now. A settled one (SETTLED_STATES) never probes: see
+    settled_view.
+    """
     release = resolve_release(ctx, version)
     specs = gate_specs(ctx.config)
     candidate = ctx.ledger.latest_candidate(release.version)
@@ -119,6 +136,9 @@ def evaluate_release(ctx: Context, version: str | None = None) -> ReleaseView:
         checklist = Checklist((), promotable=False, blocking_reasons=("no candidate recorded for this release",))
         return ReleaseView(release, None, None, specs, checklist)
     facts = release_facts(ctx, release, candidate)
+    runs = ctx.ledger.runs_for_release(release.version)
+    if release.state.value in SETTLED_STATES:
+        return settled_view(ctx, release, candidate, facts, specs, runs)
     seen: dict[str, TargetIdentity | None] = {}
     bindings: dict[str, EvidenceBinding | None] = {}
     for gate in ctx.config.gates.values():
@@ -128,10 +148,76 @@ def evaluate_release(ctx: Context, version: str | None = None) -> ReleaseView:
         if target.name not in seen:
             seen[target.name] = probe(target, environ=ctx.environ)
         bindings[gate.name] = expected_binding(gate, candidate.sha, seen[target.name], target.gateway)
-    checklist = evaluate(specs, facts, ctx.ledger.runs_for_release(release.version),
-                         ctx.ledger.decisions_for(release.version), ctx.ledger.waivers_for(release.version),
-                         bindings, ctx.now())
+    checklist = evaluate(specs, facts, runs, ctx.ledger.decisions_for(release.version),
+                         ctx.ledger.waivers_for(release.version), bindings, ctx.now())
     return ReleaseView(release, candidate, facts, specs, checklist, seen)
+
+
+def settled_view(ctx: Context, release: ReleaseRecord, candidate: CandidateRecord, facts: ReleaseFacts,
+                 specs: tuple[GateSpec, ...], runs: Sequence[GateRun]) -> ReleaseView:
+    """The checklist of a settled release from the ledger alone, as it stood when its promotion was claimed.
+
+    Gate runs recorded after the claim (a gate re-run, or evidence imported later) are left out, by the audit
+    chain's order rather than by timestamps, which come from other machines' clocks for imported evidence.
+    Decisions and waivers need no cut: the ledger takes them only before promotion (workflow/decisions.py). Waivers
+    are judged at the claim's time, so one that expired since does not change the record. Each automated gate's
+    evidence is checked against the binding its own run recorded, for this candidate's commit: promote checked
+    that binding against the live target before it moved anything. Nothing is probed.
+    """
+    as_of = release.promotion_started_at
+    recorded = runs_recorded_before_claim(ctx, release.version)
+    kept = [r for r in runs if recorded is None or r.id in recorded]
+    bindings: dict[str, EvidenceBinding | None] = {}
+    seen: dict[str, TargetIdentity | None] = {}
+    for gate in ctx.config.gates.values():
+        if not gate.automated:
+            continue
+        run = latest_run(kept, gate.name, candidate.sha)
+        bindings[gate.name] = None if run is None else recorded_binding(run, candidate.sha)
+        if run is not None and gate.target not in seen:
+            seen[gate.target] = recorded_identity(run)
+    checklist = evaluate(specs, facts, kept, ctx.ledger.decisions_for(release.version),
+                         ctx.ledger.waivers_for(release.version), bindings, as_of or ctx.now())
+    return ReleaseView(release, candidate, facts, specs, checklist, seen, evaluated_from="recorded", as_of=as_of)
+
+
+#: The audit events that claim a release's promotion (promote evaluates the checklist just before claiming).
+CLAIM_ACTIONS = frozenset({"promotion.claimed", "promotion.resumed"})
+
+
+def runs_recorded_before_claim(ctx: Context, version: str) -> set[int] | None:
+    """Ids of the gate runs finished in the ledger before the release's last promotion claim (None: no claim)."""
+    events = ctx.ledger.audit_events()
+    claims = [e.seq for e in events if e.action in CLAIM_ACTIONS and e.subject == version]
+    if not claims:
+        return None
+    return {int(e.payload["run_id"]) for e in events
+            if e.seq < claims[-1] and e.action == "gate_run.finished" and isinstance(e.payload.get("run_id"), int)}
+
+
+def latest_run(runs: Sequence[GateRun], gate: str, candidate_sha: str) -> GateRun | None:
+    """The newest run of `gate` on this candidate, ordered as evaluate() orders them (started_at, then id)."""
+    mine = sorted((r for r in runs if r.gate == gate and r.candidate_sha == candidate_sha),
+                  key=lambda r: (r.started_at, r.id))
+    return mine[-1] if mine else None
+
+
+def recorded_binding(run: GateRun, candidate_sha: str) -> EvidenceBinding:
+    """What a settled record expects of its own evidence: the run's recorded binding on the candidate's commit."""
+    b = run.binding
+    return EvidenceBinding(commit_sha=candidate_sha, config_hash=b.config_hash, target_url=b.target_url,
+                           target_version=b.target_version, tool_version=b.tool_version)
+
+
+def recorded_identity(run: GateRun) -> TargetIdentity | None:
+    """The target identity a run recorded in its summary (what the target reported then), or None."""
+    data = run.summary.get("target") if isinstance(run.summary, Mapping) else None
+    if not isinstance(data, Mapping) or not data.get("version"):
+        return None
+    images = data.get("images")
+    return TargetIdentity(str(data.get("url") or run.binding.target_url), str(data["version"]),
+                          str(data.get("how") or ""),
+                          {str(k): str(v) for k, v in images.items()} if isinstance(images, Mapping) else {})
 
 
 #: Release states after a promotion: their verdict is what happened, not a fresh evaluation against live targets.
@@ -190,4 +276,5 @@ def view_json(view: ReleaseView) -> dict[str, Any]:
         "blocking_reasons": list(view.checklist.blocking_reasons),
         "gates": [gate_status_json(g) for g in view.checklist.gates],
         "targets": {name: (seen.to_json() if seen else None) for name, seen in view.targets.items()},
+        "evaluated": {"from": view.evaluated_from, "as_of": iso_utc(view.as_of) if view.as_of else None},
     }
