@@ -188,6 +188,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--wal-checkpoint", choices=("background", "commit"), default="background",
                         help="The sandbox's --wal-checkpoint (compare the two on one database).")
+    parser.add_argument("--search-threads", type=int, default=4,
+                        help="The sandbox's --search-threads (0: no limit; compare on one database).")
+    parser.add_argument("--search-processes", type=int, default=0,
+                        help="The sandbox's --search-processes (0: searches in the server's threads).")
     args = parser.parse_args()
 
     args.db.parent.mkdir(parents=True, exist_ok=True)
@@ -200,7 +204,9 @@ def main() -> int:
     else:
         print(f"seeding: reused {args.db}")
     terms = sample_terms(args.db, 2000, args.seed)
-    with SandboxProcess(args.db, startup_timeout=120, extra_args=["--wal-checkpoint", args.wal_checkpoint]) as proc:
+    with SandboxProcess(args.db, startup_timeout=120, extra_args=["--wal-checkpoint", args.wal_checkpoint,
+                                                                     "--search-threads", str(args.search_threads),
+                                                                     "--search-processes", str(args.search_processes)]) as proc:
         target = Target(Deployment.from_profile(proc.profile("bench"), proc.profile_env()))
         token = target.system_token()
         budget = int(args.duration * args.clients * 5) + 200

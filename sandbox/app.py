@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
+import anyio
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -38,6 +39,7 @@ from sandbox.auth import INVALID_GRANT, Auth, AuthFailure, Principal, TokenRejec
 from sandbox.domain import ActionType
 from sandbox.errors import ApiError, BadRequest, InjectedFault, InputInvalid, NotFound
 from sandbox.faults import Faults
+from sandbox.search_pool import SearchPool
 from sandbox.service import RecordService
 from sandbox.settings import Settings
 from sandbox.storage import Store
@@ -117,6 +119,9 @@ class Procedure:
 
 # The procedures of packages/events/src/router/router.ts the sandbox serves. There is no
 # event.actions.validate.request in v2.0.0: validation is the VALIDATE_DECLARATION custom action.
+#: Procedures that run under the search limiter (Settings.search_threads).
+SEARCH_PROCEDURES = frozenset({"event.search"})
+
 PROCEDURES: dict[str, Procedure] = {
     "event.create": Procedure(False, lambda svc, who, data: svc.create_event(who, data)),
     "event.get": Procedure(True, lambda svc, who, data: svc.get_event(who, data)),
@@ -178,6 +183,17 @@ class Api:
         self.store.create_schema()
         self.auth = Auth(settings)
         self.service = RecordService(self.store, self.faults, async_confirm_s=settings.async_confirm_s)
+        self.read_limiter = anyio.CapacityLimiter(settings.search_threads) if settings.search_threads else None
+        self.search_pool: SearchPool | None = None
+        if settings.search_processes:
+            self.search_pool = SearchPool(settings.db_url, settings.search_processes)
+            self.service.vocabulary_listeners.append(self.search_pool.vocabulary_grew)
+
+    def close(self) -> None:
+        """Stop the search workers and close the database."""
+        if self.search_pool is not None:
+            self.search_pool.close()
+        self.store.dispose()
 
     # ---------------------------------------------------------------------------------- faults
     async def _inject(self, procedure: str) -> None:
@@ -191,6 +207,15 @@ class Api:
     async def _call(self, procedure: str, handler: Handler, principal: Principal, data: Any) -> Any:
         await self._inject(procedure)
         try:
+            if procedure in SEARCH_PROCEDURES and self.search_pool is not None:
+                query, created_before = await run_in_threadpool(self.service.search_request, principal, data)
+                return await self.search_pool.search(query, created_before)
+            if procedure in SEARCH_PROCEDURES and self.read_limiter is not None:
+                # Searches wait here, as coroutines, rather than as threads contending for the GIL: a write
+                # transaction needs the GIL between its statements, and with 20 runnable search threads each of
+                # those hand-overs queues the one writer (and every writer behind it).
+                return await anyio.to_thread.run_sync(handler, self.service, principal, data,
+                                                      limiter=self.read_limiter)
             return await run_in_threadpool(handler, self.service, principal, data)
         except ApiError:
             raise
@@ -536,7 +561,7 @@ def create_apps(settings: Settings) -> SandboxApps:
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         yield
-        api.store.dispose()
+        api.close()
 
     async def not_found(_request: Request) -> Response:
         return boom_response(404, "Not Found", "Not Found", gateway_own=True)

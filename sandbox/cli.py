@@ -88,6 +88,10 @@ def _check_login_code(two_fa: bool, dev_code: str) -> None:
 @click.option("--crash-after", type=int, default=None, help="Exit abruptly after N API requests (env SANDBOX_CRASH_AFTER).")
 @click.option("--read-connections", "read_pool", default=8, show_default=True, type=click.IntRange(min=1),
               help="Database read connections.")
+@click.option("--search-threads", default=4, show_default=True, type=click.IntRange(min=0),
+              help="Searches that run at once; the rest wait their turn (0: no limit beyond the thread pool).")
+@click.option("--search-processes", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Run searches in this many worker processes (each with its own GIL); 0: in the server's threads.")
 @click.option("--wal-checkpoint", "wal_checkpoint", type=click.Choice(["background", "commit"]), default="background",
               show_default=True, help="SQLite: checkpoint the WAL from a background thread, or in the COMMIT that "
                                       "fills it (SQLite's default).")
@@ -96,7 +100,7 @@ def serve(host: str, port: int, register_port: int, config_port: int, db: str, c
           app_version: str, app_commit: str, two_fa: bool, dev_code: str, token_ttl: int, system_token_ttl: int,
           jwt_secret: str, clients: tuple[str, ...], auth_rate_limit: int, async_confirm: float,
           latency: tuple[str, ...], error_rate: tuple[str, ...], defects: tuple[str, ...], crash_after: int | None,
-          read_pool: int, wal_checkpoint: str, as_json: bool) -> None:
+          read_pool: int, search_threads: int, search_processes: int, wal_checkpoint: str, as_json: bool) -> None:
     """Run the sandbox (gateway, register and country config hosts) until Ctrl-C or SIGTERM."""
     from sandbox.app import create_apps, wrap_faults
     from sandbox.auth import DEV_USERS_BY_ROLE
@@ -116,7 +120,8 @@ def serve(host: str, port: int, register_port: int, config_port: int, db: str, c
                         token_ttl=token_ttl, system_token_ttl=system_token_ttl, jwt_secret=jwt_secret,
                         extra_clients=extra, auth_rate_limit=auth_rate_limit, async_confirm_s=async_confirm,
                         faults=faults, read_pool_size=read_pool,
-                        background_checkpoint=wal_checkpoint == "background")
+                        background_checkpoint=wal_checkpoint == "background", search_threads=search_threads,
+                        search_processes=search_processes)
     sockets = [_bind(host, port, "--port"), _bind(host, register_port, "--register-port"),
                _bind(host, config_port, "--config-port")]
     ports = [s.getsockname()[1] for s in sockets]

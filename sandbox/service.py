@@ -17,7 +17,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
@@ -55,7 +55,7 @@ from sandbox.errors import (
     ValidationFailed,
 )
 from sandbox.faults import Faults
-from sandbox.search import FuzzyCache, parse_search, run_search
+from sandbox.search import FuzzyCache, SearchQuery, parse_search, run_search
 
 if TYPE_CHECKING:
     from sandbox.auth import Principal
@@ -210,6 +210,8 @@ class RecordService:
         self.async_confirm_s = async_confirm_s
         self._random = random.SystemRandom()
         self.fuzzy = FuzzyCache()
+        #: Called once a write that added name tokens committed (the search workers' caches listen here).
+        self.vocabulary_listeners: list[Callable[[], None]] = []
         self._local = threading.local()
 
     # -------------------------------------------------------------------------------------- helpers
@@ -323,6 +325,8 @@ class RecordService:
         grew = self._grew
         if any(grew):
             self.fuzzy.vocabulary_grew()
+            for listener in self.vocabulary_listeners:
+                listener()
         grew.clear()
 
     # -------------------------------------------------------------------------------------- reads
@@ -349,6 +353,13 @@ class RecordService:
 
     def search(self, principal: Principal, payload: Any) -> dict[str, Any]:
         """event.search: {query, limit, offset, sort} -> {results, total}."""
+        query, created_before = self.search_request(principal, payload)
+        with self.store.read() as conn:
+            return run_search(conn, query, created_before, self.fuzzy.expand)
+
+    def search_request(self, principal: Principal, payload: Any) -> tuple[SearchQuery, str | None]:
+        """Everything event.search does before it reads: the scope, the parsed query, due confirmations and the
+        `search-ignores-new-records` bound; (query, created_before) for run_search here or in a search worker."""
         if not self.faults.has("skip-permission-check") and not has_scope(principal.scopes, (SEARCH_SCOPE,)):
             raise Forbidden("FORBIDDEN")
         query = parse_search(payload)
@@ -357,8 +368,7 @@ class RecordService:
         created_before = None
         if self.faults.has("search-ignores-new-records"):
             created_before = now_iso(dt.datetime.now(dt.UTC) - NEW_RECORD_WINDOW)
-        with self.store.read() as conn:
-            return run_search(conn, query, created_before, self.fuzzy.expand)
+        return query, created_before
 
     def confirm_due_events(self) -> int:
         """Accept every Requested action whose delay has passed (search sees confirmed records); returns how many."""

@@ -87,6 +87,10 @@ class Settings:
     read_pool_size: int = 8
     #: Checkpoint the SQLite WAL from a background thread rather than inside a writer's COMMIT.
     background_checkpoint: bool = True
+    #: How many searches run at once (threads); the rest wait their turn. 0: as many as the thread pool allows.
+    search_threads: int = 4
+    #: Run searches in this many worker processes instead (0: in the server's own threads).
+    search_processes: int = 0
 
     @property
     def login_code(self) -> str:
