@@ -14,13 +14,16 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
+    TextClause,
     and_,
+    bindparam,
     exists,
     false,
     func,
     intersect,
     or_,
     select,
+    text,
     true,
 )
 
@@ -36,7 +39,7 @@ from sandbox.domain import (
 )
 from sandbox.errors import BadRequest
 from sandbox.forms import FORMS
-from sandbox.storage import event_flags, events, name_parts, name_variants
+from sandbox.storage import event_flags, events, name_parts
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
@@ -230,12 +233,34 @@ def parse_search(raw: Any) -> SearchQuery:
 # ---------------------------------------------------------------------------------------------- SQL
 
 
+# Hot-path statements are prebuilt text (as in sandbox/storage.py): building and cache-keying Core constructs per
+# search cost more CPU than SQLite's own work on these index-only queries.
+_FUZZY_CANDIDATES = text("SELECT DISTINCT token FROM name_variant WHERE variant IN :variants").bindparams(
+    bindparam("variants", expanding=True))
+
+
+def _name_page_text(*, desc: bool, bounded: bool) -> TextClause:
+    """One name term, names only: the page's rows and the total from the name index (see _name_only_statements)."""
+    way = "DESC" if desc else "ASC"
+    bound = " AND created_at < :created_before" if bounded else ""
+    return text(
+        "SELECT event.*, page_ids.total FROM event JOIN ("
+        "SELECT event_id AS id, created_at AS sort_at, count(*) OVER () AS total FROM ("
+        f"SELECT DISTINCT event_id, created_at FROM name_part WHERE field_id = :field_id AND token IN :tokens{bound}"
+        f") AS matched ORDER BY created_at {way}, event_id {way} LIMIT :limit OFFSET :offset"
+        f") AS page_ids ON page_ids.id = event.id ORDER BY page_ids.sort_at {way}, page_ids.id {way}"
+    ).bindparams(bindparam("tokens", expanding=True))
+
+
+_NAME_PAGES = {(desc, bounded): _name_page_text(desc=desc, bounded=bounded)
+               for desc in (True, False) for bounded in (True, False)}
+
+
 def fuzzy_tokens(conn: Connection, token: str) -> list[str]:
     """Vocabulary tokens within one edit (Damerau/OSA) of `token`, via the deletion-variant index."""
     if len(token) < FUZZY_MIN_LENGTH:
         return [token]
-    candidates = conn.execute(select(name_variants.c.token).distinct()
-                              .where(name_variants.c.variant.in_(sorted(deletion_variants(token))))).scalars()
+    candidates = conn.execute(_FUZZY_CANDIDATES, {"variants": sorted(deletion_variants(token))}).scalars()
     return sorted(c for c in candidates if OSA.distance(c, token) <= 1)
 
 
@@ -450,9 +475,29 @@ def index_document(row: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in document.items() if v is not None}
 
 
+def _one_name_page(conn: Connection, query: SearchQuery, expand: Expander,
+                   created_before: str | None) -> list[Mapping[str, Any]] | None:
+    """The page of a names-only search on one field, from the prebuilt statement; None if it does not apply."""
+    terms = _name_only_terms(query)
+    if terms is None or len(terms) != 1:
+        return None
+    tokens = _term_tokens(conn, terms[0], expand)
+    if not tokens:
+        return None
+    params: dict[str, Any] = {"field_id": terms[0].field_id, "tokens": tokens, "limit": query.limit,
+                              "offset": query.offset}
+    if created_before is not None:
+        params["created_before"] = created_before
+    statement = _NAME_PAGES[(query.sort[0][1] == "desc", created_before is not None)]
+    return cast(list[Mapping[str, Any]], conn.execute(statement, params).mappings().all())
+
+
 def run_search(conn: Connection, query: SearchQuery, created_before: str | None = None,
                expand: Expander = fuzzy_tokens) -> dict[str, Any]:
     """Execute a query: {results: [EventIndex], total}."""
+    named = _one_name_page(conn, query, expand, created_before)
+    if named is not None and (named or query.offset == 0):
+        return {"results": [index_document(r) for r in named], "total": int(named[0]["total"]) if named else 0}
     page, count = build_statements(conn, query, created_before, expand)
     rows = cast(Sequence[Mapping[str, Any]], conn.execute(page).mappings().all())
     if rows:
