@@ -118,3 +118,15 @@ class DecisionInvalid(DecisionRefused):
 
 class WaiverInvalid(DecisionRefused):
     """A waiver needs a non-empty reason, a future expiry and an eligible actor."""
+
+
+class PromotionSuperseded(ReleaseError):
+    """This process no longer holds the promotion claim (another process resumed it): stop before acting."""
+
+    exit_code = 1
+
+
+class LedgerTampered(ReleaseError):
+    """A ledger row disagrees with the audit chain, or the chain no longer contains a published head."""
+
+    exit_code = 1

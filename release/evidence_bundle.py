@@ -4,6 +4,10 @@ A bundle is a gzip'd tar holding `manifest.json`, the artifact files under `arti
 `signature.json` (HMAC-SHA256 of the manifest bytes with a key from the environment). The manifest
 records the sha256 of every artifact, so the signature covers the files too. Import verifies the
 signature and every file *before* it writes anything; a bundle that does not verify changes nothing.
+
+The signed manifest also carries the exporting ledger's audit head (`source_audit_seq`, `source_audit_head`): a
+witness kept outside that ledger, like a Sigstore Rekor checkpoint. `release audit verify --against BUNDLE` on the
+source ledger proves its chain still holds that event, so a later truncation of it is caught.
 """
 
 from __future__ import annotations
@@ -81,14 +85,15 @@ def build_manifest(ledger: Ledger, release: ReleaseRecord) -> dict[str, Any]:
         })
     decisions = [{"kind": d.kind.value, "gate": d.gate, "actor": d.actor, "role": d.role,
                   "candidate_sha": d.candidate_sha, "comment": d.comment, "at": iso_utc(d.at),
-                  "report_hash": d.report_hash, "criterion": d.criterion}
+                  "report_hash": d.report_hash, "criterion": d.criterion, "signature": d.signature}
                  for d in ledger.decisions_for(release.version)]
+    head = ledger.audit_checkpoint()
     waivers = [{"gate": w.gate, "actor": w.actor, "reason": w.reason, "expires_at": iso_utc(w.expires_at),
                 "created_at": iso_utc(w.created_at), "candidate_sha": w.candidate_sha}
                for w in ledger.waivers_for(release.version)]
     return {
         "schema": SCHEMA, "tool_version": __version__, "exported_at": iso_utc(datetime.now(UTC)),
-        "source_audit_head": ledger.audit_head(),
+        "source_audit_head": head.hash, "source_audit_seq": head.seq,
         "release": {"version": release.version, "previous_version": release.previous_version,
                     "preparer": release.preparer, "created_at": iso_utc(release.created_at)},
         "candidates": [{"rc": c.rc, "tag": c.tag, "sha": c.sha, "created_by": c.created_by,
@@ -240,7 +245,8 @@ def import_bundle(ctx: Any, path: Path, key: bytes) -> ImportResult:
             continue
         cand = by_sha[dec["candidate_sha"]]
         decision = Decision(DecisionKind(dec["kind"]), dec["gate"], dec["actor"], dec["role"], dec["candidate_sha"],
-                            dec["comment"], _time(dec["at"]), dec["report_hash"], dec["criterion"])
+                            dec["comment"], _time(dec["at"]), dec["report_hash"], dec["criterion"],
+                            signature=dec.get("signature"))
         ledger.record_decision(decision, spec=gate_spec(ctx.config.gates[dec["gate"]]),
                                facts=release_facts(ctx, release, cand), now=_time(dec["at"]))
         added["decisions"] += 1
@@ -258,7 +264,8 @@ def import_bundle(ctx: Any, path: Path, key: bytes) -> ImportResult:
     if any(added[k] for k in ("candidates", "gate_runs", "decisions", "waivers")):
         ledger.append_audit(ctx.actor or "evidence-import", "evidence.imported", release.version,
                             {"bundle_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-                             "source_audit_head": manifest.get("source_audit_head"), **added})
+                             "source_audit_head": manifest.get("source_audit_head"),
+                             "source_audit_seq": manifest.get("source_audit_seq"), **added})
     return ImportResult(release.version, **added)
 
 

@@ -155,6 +155,7 @@ class Decision:
     at: datetime
     report_hash: str | None = None
     criterion: str | None = None
+    signature: str | None = None
 
 
 @dataclass(frozen=True)

@@ -9,19 +9,21 @@ from release.ledger.location import (
     resolve_ledger_url,
 )
 from release.ledger.records import (
+    AuditCheckpoint,
     AuditEvent,
     AuditReport,
     CandidateRecord,
     PromotionStep,
     ReleaseRecord,
     ReleaseState,
+    RowProblem,
     StepStatus,
     WebUser,
 )
 from release.ledger.service import Ledger
 
 __all__ = [
-    "EVIDENCE_DIR_ENV", "LEDGER_URL_ENV", "ArtifactStore", "AuditEvent", "AuditReport", "CandidateRecord",
-    "Ledger", "PromotionStep", "ReleaseRecord", "ReleaseState", "StepStatus", "WebUser", "find_repo_root",
-    "resolve_evidence_root", "resolve_ledger_url",
+    "EVIDENCE_DIR_ENV", "LEDGER_URL_ENV", "ArtifactStore", "AuditCheckpoint", "AuditEvent", "AuditReport",
+    "CandidateRecord", "Ledger", "PromotionStep", "ReleaseRecord", "ReleaseState", "RowProblem", "StepStatus",
+    "WebUser", "find_repo_root", "resolve_evidence_root", "resolve_ledger_url",
 ]

@@ -78,9 +78,50 @@ class AuditEvent:
     hash: str
 
 
+#: How a witness line starts in a tag annotation, a change record or a bundle manifest.
+WITNESS_PREFIX = "crvs-release-audit-head:"
+
+
+@dataclass(frozen=True)
+class AuditCheckpoint:
+    """A published audit head: the chain had event `seq` with hash `hash` (seq None: the hash alone is known).
+
+    Modelled on Sigstore Rekor's checkpoints: once a head is written where the ledger cannot rewrite it, the chain
+    must still contain that event at that seq, so deleting the newest events is caught.
+    """
+
+    seq: int | None
+    hash: str
+    #: Where the checkpoint was read (a tag name, a file), for messages; not part of its identity.
+    source: str = field(default="", compare=False)
+
+    def witness_line(self) -> str:
+        """The line written into tag annotations and change records: `crvs-release-audit-head: <seq> <hash>`."""
+        return f"{WITNESS_PREFIX} {self.seq if self.seq is not None else '?'} {self.hash}"
+
+    def __str__(self) -> str:
+        return f"seq {self.seq} {self.hash[:16]}" if self.seq is not None else f"hash {self.hash[:16]}"
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """A ledger row that disagrees with the audit chain: field None means the whole row (missing or unrecorded)."""
+
+    table: str
+    row_id: Any
+    field: str | None
+    seq: int | None
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON for `audit verify --json`."""
+        return {"table": self.table, "row_id": self.row_id, "field": self.field, "seq": self.seq,
+                "message": self.message}
+
+
 @dataclass(frozen=True)
 class AuditReport:
-    """The result of verifying the audit chain and every stored artifact."""
+    """The result of verifying the audit chain, every deciding row against it, stored artifacts and witnesses."""
 
     ok: bool
     first_broken: str | None
@@ -88,6 +129,15 @@ class AuditReport:
     checked_artifacts: int
     head: str
     problems: tuple[str, ...] = field(default=())
+    head_seq: int = 0
+    checked_rows: int = 0
+    rows: tuple[RowProblem, ...] = field(default=())
+    witnesses: tuple[AuditCheckpoint, ...] = field(default=())
+
+    @property
+    def checkpoint(self) -> AuditCheckpoint:
+        """The head this report verified, as a checkpoint to publish."""
+        return AuditCheckpoint(self.head_seq, self.head)
 
 
 @dataclass(frozen=True)

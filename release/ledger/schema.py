@@ -131,6 +131,8 @@ class DecisionRow(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     report_hash: Mapped[str | None] = mapped_column(String(64))
     criterion: Mapped[str | None] = mapped_column(String(128))
+    #: An SSH signature (ssh-keygen -Y sign) over the decision's canonical bytes, for CLI decisions that need one.
+    signature: Mapped[str | None] = mapped_column(Text)
 
 
 class WaiverRow(Base):

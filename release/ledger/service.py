@@ -17,7 +17,9 @@ from release.errors import (
     DecisionInvalid,
     InputError,
     LedgerConflict,
+    LedgerTampered,
     LedgerUnavailable,
+    PromotionSuperseded,
     UnknownCandidate,
     UnknownGateRun,
     UnknownRelease,
@@ -37,10 +39,12 @@ from release.gates.model import (
     Waiver,
 )
 from release.ledger import audit as chain
+from release.ledger import integrity
 from release.ledger.artifacts import ArtifactStore
 from release.ledger.database import lock_for_write, make_engine, migrate
 from release.ledger.location import find_repo_root, resolve_evidence_root, resolve_ledger_url
 from release.ledger.records import (
+    AuditCheckpoint,
     AuditEvent,
     AuditReport,
     CandidateRecord,
@@ -62,6 +66,8 @@ from release.ledger.schema import (
     WebUserRow,
 )
 
+#: Payload key of the row images that bind each written row to its audit event (see release/ledger/integrity.py).
+ROWS = integrity.ROWS_KEY
 #: Release states a new promotion may be claimed from.
 CLAIMABLE = (ReleaseState.PREPARED.value,)
 
@@ -85,7 +91,7 @@ def _candidate(row: CandidateRow, version: str) -> CandidateRecord:
 
 def _decision(row: DecisionRow, sha: str) -> Decision:
     return Decision(DecisionKind(row.kind), row.gate, row.actor, row.role, sha, row.comment, row.at,
-                    row.report_hash, row.criterion)
+                    row.report_hash, row.criterion, signature=row.signature)
 
 
 def _waiver(row: WaiverRow, sha: str) -> Waiver:
@@ -198,33 +204,95 @@ class Ledger:
             head = s.execute(select(AuditEventRow.hash).order_by(AuditEventRow.seq.desc()).limit(1)).scalar()
             return head or ZERO_HASH
 
-    def verify_audit(self, evidence_root: Path | None = None) -> AuditReport:
-        """Recompute the audit chain and re-hash every stored artifact; name the first thing broken."""
-        root = Path(evidence_root) if evidence_root is not None else self.evidence_root
+    def audit_checkpoint(self) -> AuditCheckpoint:
+        """The newest audit event as a checkpoint (seq 0 and 64 zeros for an empty chain), to publish as a witness."""
         with self._read() as s:
+            row = s.execute(select(AuditEventRow.seq, AuditEventRow.hash).order_by(AuditEventRow.seq.desc())
+                            .limit(1)).first()
+            return AuditCheckpoint(row.seq, row.hash) if row is not None else AuditCheckpoint(0, ZERO_HASH)
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[Session]:
+        """A read transaction that sees one consistent state of every table (events and rows together).
+
+        SQLite in WAL mode gives each read transaction a snapshot; PostgreSQL needs REPEATABLE READ for it, else
+        a write committed between reading the events and reading the rows would look like tampering.
+        """
+        bind = self.engine
+        if self.engine.dialect.name == "postgresql":
+            bind = self.engine.execution_options(isolation_level="REPEATABLE READ")
+        with Session(bind, expire_on_commit=False) as session:
+            try:
+                with session.begin():
+                    yield session
+            except OperationalError as exc:
+                raise LedgerUnavailable(f"ledger read failed: {str(exc).splitlines()[0]}") from exc
+
+    def verify_audit(self, evidence_root: Path | None = None, *, against: Sequence[AuditCheckpoint] = (),
+                     artifacts: bool = True) -> AuditReport:
+        """Verify the ledger in one pass and name every problem, the first one first.
+
+        Checks the hash chain; every witness in `against` (the chain still holds that event at that seq with that
+        hash); every row of every deciding table against the images its audit events recorded (integrity.py);
+        and, with artifacts, every stored evidence file's sha256 against its row and its gate_run.finished record.
+        """
+        root = Path(evidence_root) if evidence_root is not None else self.evidence_root
+        with self._snapshot() as s:
             rows = s.execute(select(AuditEventRow.seq, AuditEventRow.at, AuditEventRow.actor, AuditEventRow.action,
                                     AuditEventRow.subject, AuditEventRow.payload, AuditEventRow.prev_hash,
                                     AuditEventRow.hash).order_by(AuditEventRow.seq)).all()
-            artifacts = s.execute(select(ArtifactRow.relpath, ArtifactRow.sha256, ArtifactRow.size)
-                                  .order_by(ArtifactRow.id)).all()
+            tables, unreadable = integrity.read_tables(s)
         count, problems, head = chain.verify_chain(tuple(r) for r in rows)
-        audited: dict[str, str] = {}
-        for r in rows:
-            if r.action == "gate_run.finished":
-                try:
-                    for ref in json.loads(r.payload).get("artifacts", []):
-                        audited[ref["path"]] = ref["sha256"]
-                except (ValueError, TypeError, KeyError, AttributeError):
-                    continue
-        for relpath, sha256, size in artifacts:
-            if audited.get(relpath) != sha256:
-                problems.append(f"artifact {relpath}: ledger row does not match the audit record")
-                continue
-            problem = chain.verify_artifact(root, relpath, sha256, size)
+        links = [(r.seq, r.hash) for r in rows]
+        for witness in against:
+            problem = chain.check_witness(links, witness)
             if problem is not None:
                 problems.append(problem)
+        payloads: list[tuple[int, Any]] = []
+        audited: dict[str, str] = {}
+        for r in rows:
+            try:
+                payload = json.loads(r.payload)
+            except (ValueError, TypeError):
+                continue  # verify_chain already named the event
+            payloads.append((r.seq, payload))
+            if r.action == "gate_run.finished" and isinstance(payload, dict):
+                for ref in payload.get("artifacts") or []:
+                    if isinstance(ref, dict) and "path" in ref and "sha256" in ref:
+                        audited[str(ref["path"])] = str(ref["sha256"])
+        checked_artifacts = 0
+        if artifacts:
+            for art in tables.get("artifacts", []):
+                relpath, sha256, size = art["relpath"], art["sha256"], art["size"]
+                checked_artifacts += 1
+                if not (isinstance(relpath, str) and isinstance(sha256, str) and type(size) is int):
+                    problems.append(f"artifacts row {art['id']}: malformed (written behind the ledger's back)")
+                    continue
+                if audited.get(relpath) != sha256:
+                    problems.append(f"artifact {relpath}: ledger row does not match the audit record")
+                    continue
+                problem = chain.verify_artifact(root, relpath, sha256, size)
+                if problem is not None:
+                    problems.append(problem)
+        row_problems = integrity.cross_check(payloads, tables, unreadable)
+        problems.extend(p.message for p in row_problems)
         return AuditReport(ok=not problems, first_broken=problems[0] if problems else None, checked_events=count,
-                           checked_artifacts=len(artifacts), head=head, problems=tuple(problems))
+                           checked_artifacts=checked_artifacts, head=head, problems=tuple(problems),
+                           head_seq=rows[-1].seq if rows else 0,
+                           checked_rows=sum(len(v) for v in tables.values()) + len(unreadable),
+                           rows=tuple(row_problems), witnesses=tuple(against))
+
+    def require_intact(self, *, against: Sequence[AuditCheckpoint] = ()) -> AuditReport:
+        """Verify before deciding: raise LedgerTampered (exit 1) naming the first row or event that disagrees.
+
+        The chain and every deciding row, in one pass; evidence files are re-hashed by `audit verify` only.
+        """
+        report = self.verify_audit(against=against, artifacts=False)
+        if not report.ok:
+            more = f" (+{len(report.problems) - 1} more)" if len(report.problems) > 1 else ""
+            raise LedgerTampered(f"ledger tampered: {report.first_broken}{more}; nothing was decided. "
+                                 "Run `release audit verify` to list every problem")
+        return report
 
     # ----- releases -----------------------------------------------------------------------------------
 
@@ -246,7 +314,8 @@ class Ledger:
             s.add(row)
             s.flush()
             self._append(s, preparer, "release.created", version,
-                         {"version": version, "previous_version": previous_version, "preparer": preparer}, at)
+                         {"version": version, "previous_version": previous_version, "preparer": preparer,
+                          ROWS: integrity.images(row)}, at)
             return _release(row)
 
     def get_release(self, version: str) -> ReleaseRecord:
@@ -267,8 +336,10 @@ class Ledger:
             row = self._release_row(s, version)
             previous = row.state
             row.state = new.value
+            s.flush()
             self._append(s, actor, "release.state", version,
-                         {"from": previous, "to": new.value, "detail": dict(detail or {})}, at)
+                         {"from": previous, "to": new.value, "detail": dict(detail or {}),
+                          ROWS: integrity.images(row)}, at)
             return _release(row)
 
     # ----- promotion claim and steps ------------------------------------------------------------------
@@ -305,15 +376,16 @@ class Ledger:
                 won = result.rowcount == 1
                 action = "promotion.resumed"
             if won:
+                s.refresh(row)  # the compare-and-set bypassed the session: image what the database now holds
                 self._append(s, owner, action, version, {"owner": owner, "previous_owner": previous_owner,
-                                                         "resume": resume}, at)
+                                                         "resume": resume, ROWS: integrity.images(row)}, at)
             return won
 
     def release_promotion(self, version: str, owner: str, *, now: datetime | None = None) -> bool:
         """Give up owner's claim before anything changed: back to PREPARED with no owner; False if not held."""
         at = _now(now)
         with self._write() as s:
-            self._release_row(s, version)
+            row = self._release_row(s, version)
             result: CursorResult[Any] = s.execute(  # type: ignore[assignment]
                 update(ReleaseRow)
                 .where(ReleaseRow.version == version, ReleaseRow.state == ReleaseState.PROMOTING.value,
@@ -322,17 +394,42 @@ class Ledger:
                 .execution_options(synchronize_session=False))
             if result.rowcount != 1:
                 return False
-            self._append(s, owner, "promotion.released", version, {"owner": owner}, at)
+            s.refresh(row)
+            self._append(s, owner, "promotion.released", version, {"owner": owner, ROWS: integrity.images(row)}, at)
             return True
+
+    @staticmethod
+    def _check_owner(rel: ReleaseRow, owner: str) -> None:
+        """Fence: the caller must still hold the claim (PROMOTING and the same owner), else PromotionSuperseded.
+
+        Checked inside the caller's write transaction, which holds the write lock, so no other process can
+        take the claim between this check and the write that follows it (a fencing token, as in a lease).
+        """
+        if rel.state != ReleaseState.PROMOTING.value or rel.promotion_owner != owner:
+            current = rel.promotion_owner or "nobody"
+            raise PromotionSuperseded(
+                f"release {rel.version}: promotion is no longer held by {owner} (state {rel.state}, current owner "
+                f"{current}); this process stops before it acts")
+
+    def assert_promotion_owner(self, version: str, owner: str) -> None:
+        """Raise PromotionSuperseded unless version is PROMOTING and owned by owner (checked under the write lock)."""
+        with self._write() as s:
+            self._check_owner(self._release_row(s, version), owner)
 
     def record_step(self, version: str, step: str, status: StepStatus | str,
                     detail: Mapping[str, Any] | None = None, *, actor: str = "release",
-                    now: datetime | None = None) -> PromotionStep:
-        """Record (or update) the status of one promotion step."""
+                    now: datetime | None = None, owner: str | None = None) -> PromotionStep:
+        """Record (or update) the status of one promotion step.
+
+        With owner, the same transaction first checks that owner still holds the promotion claim and raises
+        PromotionSuperseded (writing nothing) when it does not.
+        """
         at, st = _now(now), StepStatus(status)
         body = json.loads(canonical_json(dict(detail or {})))
         with self._write() as s:
             rel = self._release_row(s, version)
+            if owner is not None:
+                self._check_owner(rel, owner)
             row = s.scalars(select(PromotionStepRow).where(PromotionStepRow.release_id == rel.id,
                                                            PromotionStepRow.step == step)).one_or_none()
             if row is None:
@@ -341,7 +438,8 @@ class Ledger:
             else:
                 row.status, row.detail, row.at = st.value, body, at
             s.flush()
-            self._append(s, actor, "promotion.step", version, {"step": step, "status": st.value, "detail": body}, at)
+            self._append(s, actor, "promotion.step", version,
+                         {"step": step, "status": st.value, "detail": body, ROWS: integrity.images(row)}, at)
             return PromotionStep(step, st, body, at)
 
     def steps(self, version: str) -> list[PromotionStep]:
@@ -374,7 +472,7 @@ class Ledger:
             s.add(row)
             s.flush()
             self._append(s, created_by, "candidate.added", f"{version}/rc.{rc}",
-                         {"version": version, "rc": rc, "tag": tag, "sha": sha}, at)
+                         {"version": version, "rc": rc, "tag": tag, "sha": sha, ROWS: integrity.images(row)}, at)
             return _candidate(row, version)
 
     def candidates(self, version: str) -> list[CandidateRecord]:
@@ -430,7 +528,7 @@ class Ledger:
             s.add(row)
             s.flush()
             self._append(s, actor, "gate_run.started", f"{candidate.version}/rc.{candidate.rc}/{gate}",
-                         {"run_id": row.id, "gate": gate, "binding": binding}, at)
+                         {"run_id": row.id, "gate": gate, "binding": binding, ROWS: integrity.images(row)}, at)
             return self._run(s, row)
 
     def store_artifact(self, run_id: int, src_path: Path, kind: str) -> ArtifactRef:
@@ -466,16 +564,16 @@ class Ledger:
                 row.commit_sha, row.config_hash = binding.commit_sha, binding.config_hash
                 row.target_url, row.target_version = binding.target_url, binding.target_version
                 row.tool_version = binding.tool_version
-            for ref in artifacts:
-                s.add(ArtifactRow(gate_run_id=run_id, relpath=ref.path, sha256=ref.sha256, size=ref.size,
-                                  kind=ref.kind))
+            added = [ArtifactRow(gate_run_id=run_id, relpath=ref.path, sha256=ref.sha256, size=ref.size, kind=ref.kind)
+                     for ref in artifacts]
+            s.add_all(added)
             s.flush()
             run = self._run(s, row)
             self._append(s, actor, "gate_run.finished", f"run/{run_id}/{row.gate}",
                          {"run_id": run_id, "gate": row.gate, "state": final.value, "binding": run.binding,
                           "summary_hash": chain.sha256_hex(canonical_json(body)),
                           "artifacts": [{"path": a.path, "sha256": a.sha256, "size": a.size, "kind": a.kind}
-                                        for a in artifacts]}, at)
+                                        for a in artifacts], ROWS: integrity.images(row, *added)}, at)
             return run
 
     def get_gate_run(self, run_id: int) -> GateRun:
@@ -531,17 +629,21 @@ class Ledger:
             check_decision(decision.kind, spec, decision.actor, facts, existing, at,
                            criterion=decision.criterion, comment=decision.comment)
             role = decision.role or spec.role
-            s.add(DecisionRow(candidate_id=cand.id, gate=decision.gate, kind=DecisionKind(decision.kind).value,
+            row = DecisionRow(candidate_id=cand.id, gate=decision.gate, kind=DecisionKind(decision.kind).value,
                               actor=decision.actor, role=role, comment=decision.comment, at=decision.at,
-                              report_hash=decision.report_hash, criterion=decision.criterion))
+                              report_hash=decision.report_hash, criterion=decision.criterion,
+                              signature=decision.signature)
+            s.add(row)
             s.flush()
             self._append(s, decision.actor, f"decision.{DecisionKind(decision.kind).value}",
                          f"{facts.version}/rc.{cand.rc}/{decision.gate}",
                          {"gate": decision.gate, "sha": facts.candidate_sha, "role": role,
                           "comment": decision.comment, "report_hash": decision.report_hash,
-                          "criterion": decision.criterion, "decided_at": decision.at}, at)
+                          "criterion": decision.criterion, "decided_at": decision.at,
+                          "signature": decision.signature, ROWS: integrity.images(row)}, at)
             return Decision(DecisionKind(decision.kind), decision.gate, decision.actor, role, decision.candidate_sha,
-                            decision.comment, decision.at, decision.report_hash, decision.criterion)
+                            decision.comment, decision.at, decision.report_hash, decision.criterion,
+                            signature=decision.signature)
 
     def waivers_for(self, version: str, candidate_sha: str | None = None) -> list[Waiver]:
         """Return the release's waivers (on every candidate, or on one sha), oldest first."""
@@ -563,12 +665,13 @@ class Ledger:
         check_waiver(spec, waiver.actor, facts, waiver.reason, waiver.expires_at, at)
         with self._write() as s:
             cand = self._candidate_row(s, facts.version, facts.candidate_sha)
-            s.add(WaiverRow(candidate_id=cand.id, gate=waiver.gate, actor=waiver.actor, reason=waiver.reason,
-                            expires_at=waiver.expires_at, created_at=waiver.created_at))
+            row = WaiverRow(candidate_id=cand.id, gate=waiver.gate, actor=waiver.actor, reason=waiver.reason,
+                            expires_at=waiver.expires_at, created_at=waiver.created_at)
+            s.add(row)
             s.flush()
             self._append(s, waiver.actor, "waiver.recorded", f"{facts.version}/rc.{cand.rc}/{waiver.gate}",
                          {"gate": waiver.gate, "sha": facts.candidate_sha, "reason": waiver.reason,
-                          "expires_at": waiver.expires_at}, at)
+                          "expires_at": waiver.expires_at, ROWS: integrity.images(row)}, at)
             return waiver
 
     # ----- web users ----------------------------------------------------------------------------------
@@ -580,9 +683,11 @@ class Ledger:
         with self._write() as s:
             if s.scalars(select(WebUserRow.id).where(WebUserRow.email == email)).first() is not None:
                 raise LedgerConflict(f"web user {email} already exists")
-            s.add(WebUserRow(email=email, role=role, password_hash=password_hash, disabled=False, created_at=at))
+            row = WebUserRow(email=email, role=role, password_hash=password_hash, disabled=False, created_at=at)
+            s.add(row)
             s.flush()
-            self._append(s, actor, "web_user.added", email, {"email": email, "role": role}, at)
+            self._append(s, actor, "web_user.added", email,
+                         {"email": email, "role": role, ROWS: integrity.images(row)}, at)
             return WebUser(email, role, password_hash, False, at)
 
     def get_web_user(self, email: str) -> WebUser | None:
@@ -607,4 +712,6 @@ class Ledger:
             if row is None:
                 raise InputError(f"no web user {email}")
             row.disabled = disabled
-            self._append(s, actor, "web_user.disabled" if disabled else "web_user.enabled", email, {"email": email}, at)
+            s.flush()
+            self._append(s, actor, "web_user.disabled" if disabled else "web_user.enabled", email,
+                         {"email": email, ROWS: integrity.images(row)}, at)

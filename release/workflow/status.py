@@ -129,6 +129,7 @@ def evaluate_release(ctx: Context, version: str | None = None) -> ReleaseView:
     An open release probes each automated gate's target now. A settled one (SETTLED_STATES) never probes: see
     settled_view.
     """
+    ctx.ledger.require_intact()  # verify before deciding: a row that disagrees with the audit chain is exit 1
     release = resolve_release(ctx, version)
     specs = gate_specs(ctx.config)
     candidate = ctx.ledger.latest_candidate(release.version)

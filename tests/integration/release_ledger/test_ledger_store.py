@@ -55,7 +55,7 @@ def test_migrations_apply_on_empty_db_and_are_idempotent(ledger_url: str, repo: 
     first.close()
     again = Ledger.open(ledger_url, repo)
     try:
-        assert current_revision(again.engine) == "0001"
+        assert current_revision(again.engine) == "0002"
         with again.engine.connect() as conn:
             assert set(inspect(conn).get_table_names()) >= TABLES
             diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
