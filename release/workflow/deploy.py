@@ -10,16 +10,28 @@ and has no default is a ConfigError (exit 2) naming both, raised before anything
 
 Every resolved variable is recorded with the deploy (ledger, audit chain, evidence), so a variable must never hold a
 secret: a deploy script reads its secrets from the environment it inherits.
+
+A command runs in a process group of its own (a new session), and that whole group is stopped when the command
+ends, times out, or ``release`` itself is stopped (SIGTERM, SIGINT, SIGHUP, or any exception), so nothing a deploy
+started outlives it unseen. A deploy that must leave a process running detaches it into its own session (setsid),
+as docker, systemd and the sandbox do. The command starts only after the caller has recorded its pid and process
+group (``on_start``): ``release promote`` writes them to the ledger first, so a resume after a ``kill -9`` knows
+which group to wait for (docs/promotion.md).
 """
 
 from __future__ import annotations
 
 import os
 import shlex
+import signal
 import string
 import subprocess
+import sys
 import tempfile
-from collections.abc import Iterable, Mapping
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,9 +43,31 @@ DEFAULT_TIMEOUT_S = 600.0
 #: What the record says when the operator deploys by hand (``deploy = "manual"``).
 MANUAL_NOTE = "deployed by hand; not run by crvs-release"
 
-__all__ = ["DEFAULT_TIMEOUT_S", "MANUAL_DEPLOY", "MANUAL_NOTE", "PLACEHOLDERS", "DeployResult", "RenderedCommand",
-           "command_argv", "is_manual", "render_command", "require_command_variables", "run_command",
-           "target_command"]
+#: Seconds a stopped command's process group gets between SIGTERM and SIGKILL.
+KILL_GRACE_S = 5.0
+
+__all__ = ["DEFAULT_TIMEOUT_S", "KILL_GRACE_S", "MANUAL_DEPLOY", "MANUAL_NOTE", "PLACEHOLDERS", "DeployResult",
+           "RenderedCommand", "Terminated", "command_argv", "group_alive", "host_id", "is_manual", "kill_group",
+           "process_start", "render_command", "require_command_variables", "run_command", "target_command"]
+
+
+class Terminated(KeyboardInterrupt):
+    """release was stopped by a signal while a command ran; the command's process group was stopped first.
+
+    A KeyboardInterrupt, not a ReleaseError: code that records a failure and goes on (``except Exception``, as the
+    gate runner's fail-closed boundary) must not swallow a stop request; it propagates as Ctrl-C always did.
+    ``release promote`` prints it and exits with ``exit_code``; other commands report it as interrupted (130).
+    """
+
+    def __init__(self, signum: int, message: str | None = None) -> None:
+        self.signum = signum
+        #: The shell's convention for a process ended by a signal: 128 + its number (SIGTERM: 143).
+        self.exit_code = 128 + signum
+        try:
+            name = signal.Signals(signum).name
+        except ValueError:
+            name = f"signal {signum}"
+        super().__init__(message or f"stopped by {name}; the running command's process group was stopped too")
 
 
 @dataclass(frozen=True)
@@ -229,20 +263,219 @@ def require_command_variables(config: Config, targets: Iterable[Target], key: st
             target_command(config, target, key, version="0.0.0", commit="0" * 40, tag="v0.0.0", environ=environ)
 
 
+# ----- processes: who is alive, and process groups ------------------------------------------------------
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="ascii", errors="replace") as fh:
+            return fh.read()
+    except OSError:
+        return None
+
+
+def host_id() -> str | None:
+    """This kernel boot and pid namespace (``<boot id>.<pid ns>``), or None where /proc cannot say (not Linux).
+
+    A hostname does not identify where a pid means something: containers share hostnames and two CI runners may
+    both be ``runner``. Two processes can see each other's pids exactly when they share a boot and a pid namespace.
+    """
+    boot = _read("/proc/sys/kernel/random/boot_id")
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return None
+    if not boot:
+        return None
+    digits = "".join(ch for ch in namespace if ch.isdigit())
+    return f"{boot.strip().replace('-', '')[:12]}.{digits}" if digits else None
+
+
+def _stat(pid: int) -> list[str] | None:
+    """/proc/PID/stat fields after the command name (field 3, the state, first), or None."""
+    text = _read(f"/proc/{pid}/stat")
+    if not text or ")" not in text:
+        return None
+    return text.rsplit(")", 1)[1].split()
+
+
+def process_start(pid: int) -> str | None:
+    """When process pid started (clock ticks since boot, /proc/PID/stat field 22), or None if it is not running.
+
+    pid plus start time names one process for the life of a boot: a pid that is reused belongs to a process that
+    started later. A zombie (exited, not yet reaped) is not running.
+    """
+    fields = _stat(pid)
+    if fields is None or len(fields) < 20 or fields[0] in ("Z", "X", "x"):
+        return None
+    return fields[19]
+
+
+def group_alive(pgid: int) -> bool:
+    """True while any process of group pgid runs (zombies do not count where /proc says which they are)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    if not os.path.isdir("/proc/self"):
+        return True  # no /proc: the group exists, so count it as running
+    seen = running = False
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return True
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        fields = _stat(int(entry))
+        if fields is None or len(fields) < 3 or fields[2] != str(pgid):
+            continue
+        seen = True
+        if fields[0] not in ("Z", "X", "x"):
+            running = True
+            break
+    # A member we cannot see (/proc mounted with hidepid) still counts: killpg says the group exists.
+    return running or not seen
+
+
+def kill_group(pgid: int, *, grace_s: float = KILL_GRACE_S, child: subprocess.Popen[bytes] | None = None) -> bool:
+    """SIGTERM the whole group, SIGKILL what is left after grace_s; True when something was still running.
+
+    ``child`` (the group's leader, when it is ours) is reaped as it goes, so it does not linger as a zombie.
+    """
+
+    def alive() -> bool:
+        if child is not None:
+            child.poll()
+        return group_alive(pgid)
+
+    if not alive():
+        return False
+    for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, grace_s)):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return True
+        deadline = time.monotonic() + wait_s
+        while alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not alive():
+            return True
+    return True
+
+
+@contextmanager
+def _signals_raise() -> Iterator[None]:
+    """While the body runs, SIGTERM, SIGINT and SIGHUP raise Terminated (once), so its cleanup always runs.
+
+    Python's default for SIGTERM and SIGHUP ends the process without running ``finally``; a deploy command in a
+    session of its own would then go on running. A second signal during the cleanup is ignored, not raised, so
+    it cannot cut the cleanup short.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    fired: list[int] = []
+
+    def handler(signum: int, _frame: object) -> None:
+        if not fired:
+            fired.append(signum)
+            raise Terminated(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+#: Run inside the new session before the command: wait for the go byte on stdin (sent only after the caller
+#: recorded our pid and group), then exec the command with stdin from /dev/null. EOF instead of the byte means the
+#: caller died or was superseded: exit without running anything. An exec failure is reported on the status pipe,
+#: which is close-on-exec, so the caller reads EOF exactly when exec succeeded (the way subprocess reports it).
+_LAUNCHER = """import os, sys
+fd = int(sys.argv[1])
+os.set_inheritable(fd, False)
+if os.read(0, 1) != b"1":
+    os._exit(125)
+null = os.open(os.devnull, os.O_RDONLY)
+os.dup2(null, 0)
+os.close(null)
+try:
+    os.execvp(sys.argv[2], sys.argv[2:])
+except OSError as exc:
+    os.write(fd, (exc.strerror or str(exc)).encode("utf-8", "replace"))
+    os._exit(127)
+"""
+
+
 def run_command(argv: tuple[str, ...], cwd: Path, *, timeout_s: float = DEFAULT_TIMEOUT_S,
-                env: Mapping[str, str] | None = None) -> DeployResult:
-    """Run argv in cwd without a shell; never raises for a failing, missing or hanging command."""
+                env: Mapping[str, str] | None = None,
+                on_start: Callable[[int, int], None] | None = None) -> DeployResult:
+    """Run argv in cwd without a shell, in a process group of its own; never raises for a failing, missing or
+    hanging command.
+
+    ``on_start(pid, pgid)`` is called after the process exists and before the command runs; if it raises, the
+    command never runs and the exception propagates. Whatever happens (exit, timeout, exception, SIGTERM, SIGINT,
+    SIGHUP), the group is stopped before this returns or raises. A signal raises Terminated after the cleanup.
+    """
     # Output goes to a file, not a pipe: a deploy script that leaves a server running in the background
     # would otherwise hold the pipe open and hang us.
     with tempfile.TemporaryFile() as out:
+        status_r, status_w = os.pipe()
         try:
-            proc = subprocess.run(list(argv), cwd=str(cwd), env=dict(env if env is not None else os.environ),
-                                  stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                  timeout=timeout_s, check=False)
-        except subprocess.TimeoutExpired:
-            return DeployResult(argv, None, f"timed out after {timeout_s:g}s")
+            proc = subprocess.Popen([sys.executable, "-I", "-S", "-c", _LAUNCHER, str(status_w), *argv],
+                                    cwd=str(cwd), env=dict(env if env is not None else os.environ),
+                                    stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT,
+                                    pass_fds=(status_w,), start_new_session=True)
         except OSError as exc:
+            os.close(status_r)
             return DeployResult(argv, None, f"could not start: {exc.strerror or exc}")
+        finally:
+            os.close(status_w)
+        pgid = proc.pid  # start_new_session: the launcher is the leader of a new session and process group
+        timed_out = False
+        failed_exec = ""
+        try:
+            with _signals_raise():
+                try:
+                    if on_start is not None:
+                        on_start(proc.pid, pgid)
+                    assert proc.stdin is not None
+                    try:
+                        proc.stdin.write(b"1")
+                        proc.stdin.close()
+                    except OSError:
+                        pass  # the launcher is gone already: its exit code says how
+                    chunks = []
+                    while chunk := os.read(status_r, 4096):
+                        chunks.append(chunk)
+                    failed_exec = b"".join(chunks).decode("utf-8", "replace")
+                    if not failed_exec:
+                        try:
+                            proc.wait(timeout=timeout_s)
+                        except subprocess.TimeoutExpired:
+                            timed_out = True
+                finally:
+                    if proc.stdin is not None and not proc.stdin.closed:
+                        with suppress(OSError):
+                            proc.stdin.close()  # EOF: a launcher still waiting for the go byte exits unrun
+                    kill_group(pgid, child=proc)  # leftovers after an exit, or everything on a timeout or error
+                    if proc.poll() is None:
+                        proc.kill()
+                    proc.wait()
+        finally:
+            os.close(status_r)
+        if failed_exec:
+            return DeployResult(argv, None, f"could not start: {failed_exec}")
+        if timed_out:
+            return DeployResult(argv, None, f"timed out after {timeout_s:g}s")
         out.seek(0)
         whole = out.read()
         tail = whole[-2000:].decode("utf-8", "replace")

@@ -1,7 +1,8 @@
 """Roll production back to the previous version: redeploy it, move the production branch back, audit.
 
 Exit codes: 0 rolled back (or planned with --dry-run); 1 when there is nothing to roll back (no promoted release)
-or nothing to roll back to (the production branch did not exist before the promotion), when there is no
+or nothing to roll back to (the production branch did not exist before the promotion), while a promotion is in
+progress (a release is PROMOTING: rolling back would run a second production deploy beside its one), when there is no
 ``[targets.production]`` with a command (as promote, it refuses and changes nothing), or when the redeploy fails
 (then the branch is left where it is); 2 for an unknown --to version or one that is not an ancestor, or a command
 that cannot be rendered (an unset env var behind a variable).
@@ -88,9 +89,20 @@ def _previous(ctx: Context, release: ReleaseRecord, to: str | None, current_sha:
     return previous, str(before)
 
 
+def _refuse_during_promotion(ctx: Context) -> None:
+    """Blocked while any release is PROMOTING: production gets one deploy at a time (docs/promotion.md)."""
+    for record in ctx.ledger.list_releases():
+        if record.state is ReleaseState.PROMOTING:
+            raise Blocked(f"rollback refused: release {record.version} is being promoted (PROMOTING, by "
+                          f"{record.promotion_owner or 'someone'}), and rolling back now would deploy production "
+                          f"a second time beside it; let it finish or resume it (`release promote {record.version} "
+                          "--resume`), then roll back; nothing was changed")
+
+
 def rollback(ctx: Context, *, to: str | None = None, progress: Progress = _silent) -> RollbackResult:
     """Redeploy the previous production version, move the production branch back (compare-and-set), audit."""
     actor = ctx.require_actor()
+    _refuse_during_promotion(ctx)
     release = current_production_release(ctx)
     fmt, branch = ctx.config.release.tag, ctx.config.release.production_branch
     current_sha = ctx.git.tag_sha(format_ref(fmt, release.version))
