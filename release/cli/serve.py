@@ -37,7 +37,8 @@ def command(host: str, port: int, insecure_cookies: bool, as_json: bool) -> None
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if family == socket.AF_INET6 else host
     url = f"http://{shown}:{bound}/"
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
+                                          proxy_headers=False))  # the login limit counts the real peer address
     click.echo(json.dumps({"url": url}) if as_json else f"serving the change board on {url}")
     try:
         server.run(sockets=[sock])

@@ -38,6 +38,12 @@ class LatencyBar:
     slo_ms: float | None = None
 
 
+def _plain(text: str) -> str:
+    """A label drawn as written: matplotlib parses text between two `$` as mathtext (and raises on bad mathtext);
+    an escaped `\\$` is a literal dollar sign. The SVG writer escapes <, > and & itself."""
+    return str(text).replace("$", r"\$")
+
+
 def _figure(width: float, height: float) -> Figure:
     """A matplotlib figure on the Agg backend (set before anything could pick a display backend)."""
     import matplotlib
@@ -73,7 +79,7 @@ def latency_bar_chart(bars: Sequence[LatencyBar], *, percentile: str = "p95", ti
     fig = _figure(7.0, 0.9 + 0.55 * len(bars))
     ax = fig.add_subplot()
     height = 0.38
-    names = [b.procedure for b in bars]
+    names = [_plain(b.procedure) for b in bars]
     ys = list(range(len(bars)))
     ax.barh([y - height / 2 for y in ys], [b.candidate_ms for b in bars], height=height,
             color=CANDIDATE_COLOUR, label="candidate")
@@ -90,7 +96,7 @@ def latency_bar_chart(bars: Sequence[LatencyBar], *, percentile: str = "p95", ti
     ax.set_yticks(ys, names)
     ax.invert_yaxis()
     ax.set_xlabel(f"{percentile} latency (ms)")
-    ax.set_title(title or f"{percentile} latency per procedure")
+    ax.set_title(_plain(title or f"{percentile} latency per procedure"))
     ax.grid(axis="x", alpha=0.3)
     ax.legend(loc="lower right", fontsize="small")
     return _svg(fig, f"bars-{percentile}")
@@ -122,14 +128,14 @@ def latency_cdf_chart(procedure: str, series: Mapping[str, Mapping[str, Sequence
     ax = fig.add_subplot()
     colours = {"candidate": CANDIDATE_COLOUR, "baseline": BASELINE_COLOUR}
     for label, (xs, ys) in drawn.items():
-        ax.step(xs, ys, where="post", label=label, color=colours.get(label.split()[0]), linewidth=1.6)
+        ax.step(xs, ys, where="post", label=_plain(label), color=colours.get(label.split()[0]), linewidth=1.6)
     if slo_ms is not None:
         ax.axvline(slo_ms, color=SLO_COLOUR, linestyle="--", linewidth=1.2, label=f"SLO {slo_ms:g} ms")
     ax.axhline(0.95, color="#555555", linestyle=":", linewidth=0.8)
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("latency (ms)")
     ax.set_ylabel("fraction of requests")
-    ax.set_title(f"Latency CDF: {procedure}")
+    ax.set_title(_plain(f"Latency CDF: {procedure}"))
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize="small")
     return _svg(fig, f"cdf-{procedure}")

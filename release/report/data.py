@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from release.gates import iso_utc
+from release.ledger.records import AuditCheckpoint
 
 if TYPE_CHECKING:
     from release.workflow.status import ReleaseView
@@ -14,7 +15,7 @@ REPORT_SCHEMA = "crvs-release/report/1"
 
 
 def build_report_data(view: ReleaseView, *, changelog: str, audit_head: str, generated_at: datetime,
-                      tag_format: str = "v{version}") -> dict[str, Any]:
+                      tag_format: str = "v{version}", audit_head_seq: int | None = None) -> dict[str, Any]:
     """The report as plain JSON-able data.
 
     Shape (``crvs-release/report/1``)::
@@ -34,7 +35,8 @@ def build_report_data(view: ReleaseView, *, changelog: str, audit_head: str, gen
         decisions: [{gate, kind, actor, role, criterion, at, comment}]  (every counted decision),
         waivers: [{gate, actor, reason, expires_at}],
         totals: {gates, passed, waived, blocking},
-        audit_head: sha256 of the newest audit event.
+        audit_head: sha256 of the newest audit event, audit_head_seq: its seq,
+        audit_witness: "crvs-release-audit-head: <seq> <hash>" (check it with `release audit verify --against`).
 
     It holds ids, hashes, counts and the e-mail ids of the people who decided; never secrets or record data.
     """
@@ -69,4 +71,7 @@ def build_report_data(view: ReleaseView, *, changelog: str, audit_head: str, gen
                    "waived": sum(g["state"] == "WAIVED" for g in gates),
                    "blocking": sum(not g["counts"] for g in gates)},
         "audit_head": audit_head,
+        # The witness a published record carries (a Sigstore Rekor style checkpoint): see docs/ledger.md.
+        "audit_head_seq": audit_head_seq,
+        "audit_witness": AuditCheckpoint(audit_head_seq, audit_head).witness_line(),
     }

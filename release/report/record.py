@@ -61,8 +61,9 @@ def change_record_data(ctx: Context, version: str | None) -> dict[str, Any]:
     view = evaluate_release(ctx, version)
     cand = view.candidate
     changelog = _changelog(ctx, view.release.version, view.release.previous_version, cand.sha) if cand else None
+    head = ctx.ledger.audit_checkpoint()
     data = build_report_data(view, changelog=render_changelog(changelog) if changelog else "",
-                             audit_head=ctx.ledger.audit_head(), generated_at=ctx.now(),
+                             audit_head=head.hash, audit_head_seq=head.seq, generated_at=ctx.now(),
                              tag_format=ctx.config.release.tag)
     files, problems = read_gate_files(ctx.ledger.evidence_root, data["gates"])
     criteria = [{"gate": g.name, "id": c.id, "text": c.text, "verify": c.verify}

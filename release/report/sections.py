@@ -18,8 +18,8 @@ CDF_PROCEDURES = ("event.search", "event.actions.register.request")
 PERCENTILES = ("p50_ms", "p95_ms", "p99_ms")
 #: Keys of the report data that change as people decide or time passes; the content hash leaves them out,
 #: so a second approval does not invalidate the page the first member approved.
-VOLATILE_KEYS = frozenset({"generated_at", "audit_head", "decisions", "verdict", "blocking_reasons", "totals",
-                           "state", "approvals", "content_hash", "gates", "evaluated"})
+VOLATILE_KEYS = frozenset({"generated_at", "audit_head", "audit_head_seq", "audit_witness", "decisions", "verdict",
+                           "blocking_reasons", "totals", "state", "approvals", "content_hash", "gates", "evaluated"})
 MAX_CDF_POINTS = 400
 
 

@@ -30,6 +30,7 @@ from release.web.security import SESSION_COOKIE, LoginLimiter, SessionStore, Web
 SECRET_ENV = "RELEASE_SERVE_SECRET"
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 @dataclass
@@ -139,8 +140,13 @@ def create_app(settings: ServeSettings) -> Starlette:
             return refuse(request, 403, "This form has expired or was already used. Reload the login page.")
         assert sess is not None
         address = request.client.host if request.client else "?"
-        if limiter.blocked(email, address):
-            return refuse(request, 429, "Too many failed logins for this account. Try again in 15 minutes.", sess)
+        refusal = limiter.refusal(email, address)
+        if refusal is not None:
+            # The form token is spent: the next try needs a fresh login page, as after a wrong password.
+            who = "this account" if refusal == "account" else "your address"
+            limited = refuse(request, 429, f"Too many failed logins for {who}. Try again in 15 minutes.", sess)
+            limited.headers["Retry-After"] = str(int(limiter.window_s))  # an upper bound: the whole window
+            return limited
         user = await work(authenticate, settings.project.ledger, email, password)
         if user is None:
             limiter.failed(email, address)
@@ -234,6 +240,11 @@ def create_app(settings: ServeSettings) -> Starlette:
         response.headers["Referrer-Policy"] = "same-origin"  # no-referrer would make Chromium send Origin: null
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Cache-Control"] = "no-store"
+        if settings.secure_cookies:
+            # Secure cookies mean the board is served over HTTPS (only --insecure-cookies serves plain-http
+            # loopback), so browsers are told to use nothing else (RFC 6797; OWASP HTTP Headers Cheat Sheet).
+            # A browser ignores the header on a plain-http response, so it never locks out a loopback board.
+            response.headers["Strict-Transport-Security"] = HSTS
         return response
 
     from starlette.middleware import Middleware

@@ -49,23 +49,50 @@ def _body(html: str) -> str:
     return head_style + html[b0:b1 if b1 != -1 else len(html)]
 
 
-def _forms(ctx: Context, data: dict[str, Any], role: str) -> list[dict[str, Any]]:
-    """The decision forms for an account's role on the release's open approval and sign-off gates."""
-    if data.get("state") != "PREPARED" or not data.get("candidate"):
-        return []
-    forms = []
+#: The forms each gate kind offers: (action, decision kind, label, comment required).
+_GATE_FORMS = {"approval": (("approve", "approval", "Approve", False), ("reject", "rejection", "Reject", True)),
+               "signoff": (("signoff", "signoff", "Sign off", False),)}
+
+
+def _forms(ctx: Context, data: dict[str, Any], email: str, role: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """The decision forms open to this account, and why each other form of its role is not shown.
+
+    A form is offered only when the POST would record it: the account's role is the gate's (decide() checks that),
+    and check_decision (the rule the ledger applies again in its write transaction) accepts this person on this
+    candidate now, so the preparer, commit authors, people outside the gate's configured role and members who
+    already made that decision see no button the server would refuse. A rejection's required comment is left out
+    of the check: the form asks for it.
+    """
+    from release.errors import DecisionRefused
+    from release.gates import DecisionKind, check_decision
+    from release.workflow.status import gate_spec, release_facts
+
+    cand = data.get("candidate") or {}
+    if data.get("state") != "PREPARED" or not cand.get("sha"):
+        return [], []
+    release = ctx.ledger.get_release(data["version"])
+    candidate = ctx.ledger.latest_candidate(release.version)
+    if candidate is None or candidate.sha != cand["sha"]:
+        return [], []
+    facts = release_facts(ctx, release, candidate)
+    existing = ctx.ledger.decisions_for(facts.version, facts.candidate_sha)
+    now = ctx.now()
+    forms: list[dict[str, Any]] = []
+    hidden: list[str] = []
     for gate in ctx.config.gates.values():
         if gate.role != role:
             continue
-        if gate.kind == "approval":
-            forms.append({"gate": gate.name, "action": "approve", "label": "Approve", "role": gate.role,
-                          "comment_required": False})
-            forms.append({"gate": gate.name, "action": "reject", "label": "Reject", "role": gate.role,
-                          "comment_required": True})
-        elif gate.kind == "signoff":
-            forms.append({"gate": gate.name, "action": "signoff", "label": "Sign off", "role": gate.role,
-                          "comment_required": False})
-    return forms
+        spec = gate_spec(gate)
+        for action, kind, label, comment_required in _GATE_FORMS.get(gate.kind, ()):
+            try:
+                check_decision(DecisionKind(kind), spec, email, facts, existing, now,
+                               comment="(given in the form)" if comment_required else "")
+            except DecisionRefused as exc:
+                hidden.append(str(exc))
+                continue
+            forms.append({"gate": gate.name, "action": action, "label": label, "role": gate.role,
+                          "comment_required": comment_required})
+    return forms, hidden
 
 
 def release_view(ctx: Context, version: str, email: str, role: str) -> dict[str, Any]:
@@ -74,14 +101,15 @@ def release_view(ctx: Context, version: str, email: str, role: str) -> dict[str,
 
     data = change_record_data(ctx, version)
     cand = data.get("candidate") or {}
-    forms = _forms(ctx, data, role)
+    forms, hidden = _forms(ctx, data, email, role)
     reason = ""
     if not forms:
-        reason = (f"No decision is open to your role ({role}) on this release."
+        reason = (f"No decision is open to you ({email}, role {role}) on this release."
                   if data.get("state") == "PREPARED" else f"The release is {data.get('state')}; decisions are closed.")
     return {"version": data["version"], "verdict": data["verdict"], "candidate_sha": cand.get("sha", ""),
             "candidate_tag": cand.get("tag", ""), "report_hash": data["content_hash"], "forms": forms,
-            "no_forms_reason": reason, "report_body": _body(render_record(data, "html").decode("utf-8"))}
+            "no_forms_reason": reason, "not_offered": hidden,
+            "report_body": _body(render_record(data, "html").decode("utf-8"))}
 
 
 def report_bytes(ctx: Context, version: str, fmt: str) -> tuple[bytes, str]:

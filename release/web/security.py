@@ -21,7 +21,9 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 SESSION_COOKIE = "release_session"
 SESSION_MAX_AGE_S = 8 * 3600
 MAX_FORMS_PER_SESSION = 64
-LOGIN_FAILURE_LIMIT = 5
+LOGIN_FAILURE_LIMIT = 5  # per account and client address
+ADDRESS_FAILURE_LIMIT = 10  # per client address, over every account
+MAX_LIMITER_KEYS = 10_000
 LOGIN_WINDOW_S = 15 * 60
 
 Clock = Callable[[], float]
@@ -119,33 +121,61 @@ class SessionStore:
 
 
 class LoginLimiter:
-    """At most LOGIN_FAILURE_LIMIT failed logins per (account, client address) in a sliding window."""
+    """Failed logins in a sliding window, counted per (account, client address) and per client address.
 
-    def __init__(self, *, limit: int = LOGIN_FAILURE_LIMIT, window_s: float = LOGIN_WINDOW_S,
-                 clock: Clock = time.monotonic) -> None:
+    An address that failed LOGIN_FAILURE_LIMIT times for one account, or ADDRESS_FAILURE_LIMIT times whatever the
+    accounts, is refused (429) until its oldest counted failure leaves the window: spreading guesses over many
+    accounts from one address no longer helps (OWASP Authentication Cheat Sheet: throttle by source as well as by
+    account). A successful login forgets only that account's count at that address, so logging in to an account
+    one owns does not reset the address's count. There is no limit per account across addresses: anyone could then
+    lock a board member out by failing on purpose.
+    """
+
+    def __init__(self, *, limit: int = LOGIN_FAILURE_LIMIT, address_limit: int = ADDRESS_FAILURE_LIMIT,
+                 window_s: float = LOGIN_WINDOW_S, clock: Clock = time.monotonic) -> None:
         """Count failures per key for window_s seconds."""
-        self.limit, self.window_s, self._clock = limit, window_s, clock
+        self.limit, self.address_limit, self.window_s, self._clock = limit, address_limit, window_s, clock
         self._failures: dict[tuple[str, str], deque[float]] = {}
+        self._by_address: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def _recent(self, key: tuple[str, str]) -> deque[float]:
+    def _prune(self, failures: deque[float]) -> deque[float]:
         now = self._clock()
-        failures = self._failures.setdefault(key, deque())
         while failures and now - failures[0] > self.window_s:
             failures.popleft()
         return failures
 
-    def blocked(self, email: str, address: str) -> bool:
-        """True when this account and address already failed `limit` times in the window."""
+    def _forget_idle(self) -> None:
+        """Drop keys with no failure left in the window, so made-up e-mails do not grow memory for ever."""
+        if len(self._failures) + len(self._by_address) < MAX_LIMITER_KEYS:
+            return
+        for key in [k for k, q in self._failures.items() if not self._prune(q)]:
+            del self._failures[key]
+        for address in [a for a, q in self._by_address.items() if not self._prune(q)]:
+            del self._by_address[address]
+
+    def refusal(self, email: str, address: str) -> str | None:
+        """Why a login for this account from this address is refused now ("account" or "address"), or None."""
         with self._lock:
-            return len(self._recent((email.strip().lower(), address))) >= self.limit
+            if len(self._prune(self._by_address.get(address, deque()))) >= self.address_limit:
+                return "address"
+            if len(self._prune(self._failures.get((email.strip().lower(), address), deque()))) >= self.limit:
+                return "account"
+            return None
+
+    def blocked(self, email: str, address: str) -> bool:
+        """True when this address already failed too often, for this account or in all."""
+        return self.refusal(email, address) is not None
 
     def failed(self, email: str, address: str) -> None:
-        """Count one failed login."""
+        """Count one failed login, for the account at this address and for the address."""
         with self._lock:
-            self._recent((email.strip().lower(), address)).append(self._clock())
+            self._forget_idle()
+            now = self._clock()
+            self._prune(self._failures.setdefault((email.strip().lower(), address), deque())).append(now)
+            self._prune(self._by_address.setdefault(address, deque())).append(now)
 
     def succeeded(self, email: str, address: str) -> None:
-        """Forget the failures of this account and address."""
+        """Forget the failures of this account at this address (the address's own count stays)."""
         with self._lock:
             self._failures.pop((email.strip().lower(), address), None)
