@@ -1,10 +1,19 @@
-"""Sign-off, approval, rejection, acceptance and waivers: checked by the shared check_decision, then recorded."""
+"""Sign-off, approval, rejection, acceptance and waivers: checked by the shared check_decision, then recorded.
+
+A CLI decision may carry an SSH signature over its DecisionStatement (release.signing): made here with
+`ssh-keygen -Y sign` (Signing.key), or made offline over the bytes `--print-payload` wrote (Signing.payload and
+Signing.signature). Either way it is verified against the committed allowed-signers file before anything is
+recorded, and a gate with require_signature = true refuses a CLI decision without one. Web decisions come through
+the same functions with via="web": the logged-in session authenticates them, as before.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 from release.errors import DecisionInvalid, InputError, UsageError
 from release.gates import (
@@ -18,8 +27,38 @@ from release.gates import (
     iso_utc,
 )
 from release.ledger import CandidateRecord, ReleaseRecord, ReleaseState
+from release.signing import (
+    DecisionStatement,
+    SignatureRefused,
+    SigningUnavailable,
+    check_time,
+    load_allowed_signers,
+    read_payload,
+    read_signature,
+    sign,
+    signing_time,
+    verify,
+)
 from release.workflow.context import Context
 from release.workflow.status import gate_spec, normalise_version, release_facts
+
+#: Where a decision comes from: the CLI (a bare claim of who acts, unless signed) or a web session.
+Via = Literal["cli", "web"]
+
+
+@dataclass(frozen=True)
+class Signing:
+    """How a CLI decision is signed: with a key now (ssh-keygen -Y sign), or with a statement and its signature
+    made offline (the file `--print-payload` wrote, and the FILE.sig ssh-keygen made of it)."""
+
+    key: Path | None = None
+    payload: Path | None = None
+    signature: Path | None = None
+
+    @property
+    def given(self) -> bool:
+        """True when any way of signing was asked for."""
+        return any(v is not None for v in (self.key, self.payload, self.signature))
 
 
 @dataclass(frozen=True)
@@ -42,7 +81,9 @@ class Recorded:
     def line(self) -> str:
         """One line for the terminal."""
         what = self.kind + (f" of {self.detail['criterion']}" if self.detail.get("criterion") else "")
-        return f"recorded {what} on {self.gate} for {self.candidate_tag} by {self.actor}"
+        signed = self.detail.get("signed_with")
+        return (f"recorded {what} on {self.gate} for {self.candidate_tag} by {self.actor}"
+                + (f" (signed with {signed})" if signed else ""))
 
 
 def _target(ctx: Context, version: str) -> tuple[ReleaseRecord, CandidateRecord, ReleaseFacts]:
@@ -55,14 +96,74 @@ def _target(ctx: Context, version: str) -> tuple[ReleaseRecord, CandidateRecord,
     return release, candidate, release_facts(ctx, release, candidate)
 
 
-def _gate(ctx: Context, name: str) -> GateSpec:
+def gate_spec_of(ctx: Context, name: str) -> GateSpec:
+    """The named gate as a GateSpec; UsageError for an unknown gate."""
     return gate_spec(ctx.config.gate(name))
+
+
+_gate = gate_spec_of
+
+
+def _signers(ctx: Context) -> bytes:
+    """The committed allowed-signers file release.toml names; exit 2 when there is none to check against."""
+    setting = ctx.config.signatures.allowed_signers
+    if setting is None:
+        raise SigningUnavailable("a signature was given but release.toml has no [signatures] allowed_signers to "
+                                 "check it against (docs/signing.md)")
+    path = (ctx.config.path.parent / setting).resolve()
+    try:
+        rel = path.relative_to(ctx.root.resolve())
+    except ValueError:
+        raise InputError(f"[signatures] allowed_signers {setting!r} is outside the repository") from None
+    return load_allowed_signers(ctx.root, rel.as_posix())
+
+
+def _statement(ctx: Context, kind: DecisionKind, spec: GateSpec, facts: ReleaseFacts, actor: str, comment: str,
+               criterion: str | None, now: datetime) -> DecisionStatement:
+    """This decision as the statement a signer signs, with the hash of the change record as it stands now."""
+    from release.report.record import change_record_data
+
+    record_hash = str(change_record_data(ctx, facts.version)["content_hash"])
+    return DecisionStatement(release=facts.version, gate=spec.name, kind=kind.value, candidate_sha=facts.candidate_sha,
+                             record_hash=record_hash, actor=actor, comment=comment, at=signing_time(now),
+                             criterion=criterion)
+
+
+def _signed(ctx: Context, expected: DecisionStatement, signing: Signing, now: datetime) -> tuple[DecisionStatement,
+                                                                                                 str, str]:
+    """(statement, signature, key fingerprint) once the signature verifies for the actor; refused otherwise."""
+    signers = _signers(ctx)  # before any passphrase prompt: no point signing what cannot be checked
+    if signing.key is not None:
+        if signing.payload is not None or signing.signature is not None:
+            raise UsageError("pass either --sign-with KEY or --payload FILE --signature FILE.sig, not both")
+        statement, signature = expected, sign(expected.payload(), signing.key, environ=ctx.environ)
+    else:
+        if signing.payload is None or signing.signature is None:
+            raise UsageError("a signature made offline needs both --payload FILE (what --print-payload wrote) and "
+                             "--signature FILE.sig (what ssh-keygen -Y sign made of it)")
+        given = read_payload(signing.payload)
+        wrong = expected.differences(given)
+        if wrong:
+            # A statement for another release, gate, candidate, record or person: a replay, or a stale one.
+            raise SignatureRefused("the signed statement is not this decision: " + "; ".join(wrong)
+                                   + "; nothing recorded")
+        check_time(given.at, now)
+        statement = dataclasses.replace(expected, at=given.at)
+        signature = read_signature(signing.signature)
+    verified = verify(statement.payload(), signature, allowed_signers=signers, principal=statement.actor,
+                      at=statement.at, environ=ctx.environ)
+    return statement, signature, verified.key
 
 
 def _decide(ctx: Context, kind: DecisionKind, spec: GateSpec, version: str, *, comment: str = "",
             criterion: str | None = None, expected_sha: str | None = None,
-            report_hash: str | None = None) -> Recorded:
+            report_hash: str | None = None, signing: Signing | None = None, via: Via | None = None) -> Recorded:
     actor = ctx.require_actor()
+    # The web passes the candidate and record it showed; a caller that does not say is the web exactly then.
+    source: Via = via or ("web" if expected_sha is not None else "cli")
+    signing = signing or Signing()
+    if source == "web" and signing.given:
+        raise UsageError("a web decision is authenticated by its session, not signed")
     _, candidate, facts = _target(ctx, version)
     if expected_sha is not None and expected_sha != candidate.sha:
         # The web form names the candidate the member read; a newer rc means they did not read this one.
@@ -72,18 +173,46 @@ def _decide(ctx: Context, kind: DecisionKind, spec: GateSpec, version: str, *, c
     # The same rule function the web UI calls; the ledger checks it again inside its write transaction.
     check_decision(kind, spec, actor, facts, ctx.ledger.decisions_for(facts.version, facts.candidate_sha), now,
                    criterion=criterion, comment=comment)
+    at, signature, signed_with = now, None, None
+    required = source == "cli" and ctx.config.gate(spec.name).require_signature
+    if required and not signing.given:
+        raise SignatureRefused(f"gate {spec.name} requires a signed decision from the CLI: pass --sign-with KEY (or "
+                               "set RELEASE_SIGNING_KEY), or --payload FILE --signature FILE.sig made offline "
+                               "(docs/signing.md); nothing recorded")
+    if signing.given:
+        statement, signature, signed_with = _signed(
+            ctx, _statement(ctx, kind, spec, facts, actor, comment, criterion, now), signing, now)
+        at, report_hash = statement.at, statement.record_hash
     decision = Decision(kind=kind, gate=spec.name, actor=actor, role=spec.role, candidate_sha=candidate.sha,
-                        comment=comment, at=now, report_hash=report_hash, criterion=criterion)
+                        comment=comment, at=at, report_hash=report_hash, criterion=criterion, signature=signature)
     ctx.ledger.record_decision(decision, spec=spec, facts=facts, now=now)
-    return Recorded(facts.version, candidate.tag, candidate.sha, spec.name, kind.value, actor,
-                    {"comment": comment, "criterion": criterion, "at": iso_utc(now)})
+    authenticated = "ssh-signature" if signature else ("web-session" if source == "web" else "none")
+    detail: dict[str, Any] = {"comment": comment, "criterion": criterion, "at": iso_utc(at),
+                              "authenticated": authenticated, "report_hash": report_hash}
+    if signed_with:
+        detail["signed_with"] = signed_with
+    return Recorded(facts.version, candidate.tag, candidate.sha, spec.name, kind.value, actor, detail)
+
+
+def statement(ctx: Context, kind: DecisionKind, spec: GateSpec, version: str, *, comment: str = "",
+              criterion: str | None = None) -> DecisionStatement:
+    """What `--print-payload` writes: the statement to sign offline, after the same checks a decision gets.
+
+    Nothing is recorded. The time in it is now; it must be recorded within release.signing.SIGNATURE_WINDOW.
+    """
+    actor = ctx.require_actor()
+    _, _candidate, facts = _target(ctx, version)
+    now = ctx.now()
+    check_decision(kind, spec, actor, facts, ctx.ledger.decisions_for(facts.version, facts.candidate_sha), now,
+                   criterion=criterion, comment=comment)
+    return _statement(ctx, kind, spec, facts, actor, comment, criterion, now)
 
 
 def sign_off(ctx: Context, gate: str, version: str, *, comment: str = "", expected_sha: str | None = None,
-             report_hash: str | None = None) -> Recorded:
+             report_hash: str | None = None, signing: Signing | None = None, via: Via | None = None) -> Recorded:
     """Record a sign-off on a signoff gate by the acting person (the web passes the sha and report it showed)."""
     return _decide(ctx, DecisionKind.SIGNOFF, _gate(ctx, gate), version, comment=comment,
-                   expected_sha=expected_sha, report_hash=report_hash)
+                   expected_sha=expected_sha, report_hash=report_hash, signing=signing, via=via)
 
 
 def approval_gate(ctx: Context, name: str | None) -> GateSpec:
@@ -98,15 +227,16 @@ def approval_gate(ctx: Context, name: str | None) -> GateSpec:
 
 
 def approve(ctx: Context, version: str, *, gate: str | None = None, reject: bool = False,
-            comment: str = "", expected_sha: str | None = None, report_hash: str | None = None) -> Recorded:
+            comment: str = "", expected_sha: str | None = None, report_hash: str | None = None,
+            signing: Signing | None = None, via: Via | None = None) -> Recorded:
     """Record an approval (or, with reject, a rejection) on an approval gate (web: with the sha and report seen)."""
     kind = DecisionKind.REJECTION if reject else DecisionKind.APPROVAL
     return _decide(ctx, kind, approval_gate(ctx, gate), version, comment=comment, expected_sha=expected_sha,
-                   report_hash=report_hash)
+                   report_hash=report_hash, signing=signing, via=via)
 
 
-def accept(ctx: Context, version: str, criterion: str, *, comment: str = "", gate: str | None = None) -> Recorded:
-    """Record the acceptance of one criterion; an unknown criterion is an input error."""
+def criteria_gate(ctx: Context, criterion: str, gate: str | None = None) -> GateSpec:
+    """The criteria gate that lists criterion (or the named one); an unknown criterion is an input error."""
     gates = [g for g in ctx.config.gates.values() if g.kind == GateKind.CRITERIA.value
              and (gate is None or g.name == gate)]
     if gate is not None and not gates:
@@ -118,8 +248,14 @@ def accept(ctx: Context, version: str, criterion: str, *, comment: str = "", gat
         raise InputError(f"unknown criterion {criterion!r}; known: {', '.join(known) or 'none'}")
     if len(owners) > 1:
         raise UsageError(f"criterion {criterion} is in gates {', '.join(g.name for g in owners)}; pass --gate")
-    return _decide(ctx, DecisionKind.ACCEPTANCE, gate_spec(owners[0]), version, comment=comment,
-                   criterion=criterion)
+    return gate_spec(owners[0])
+
+
+def accept(ctx: Context, version: str, criterion: str, *, comment: str = "", gate: str | None = None,
+           signing: Signing | None = None, via: Via | None = None) -> Recorded:
+    """Record the acceptance of one criterion; an unknown criterion is an input error."""
+    return _decide(ctx, DecisionKind.ACCEPTANCE, criteria_gate(ctx, criterion, gate), version, comment=comment,
+                   criterion=criterion, signing=signing, via=via)
 
 
 def parse_expiry(text: str) -> datetime:
