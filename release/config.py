@@ -54,9 +54,9 @@ from release.errors import ConfigError, UsageError
 __all__ = [
     "AUTOMATED_KINDS", "CONFIG_NAME", "DEPLOY_PLACEHOLDERS", "GATE_KINDS", "LOCATION_KEYS", "MANUAL_DEPLOY",
     "REPORT_PLACEHOLDERS", "ROLE_KEYS", "SECRET_KEYS", "SLO_LIMITS", "SUITE_ROLES", "Config", "Criterion",
-    "GateConfig", "IdentitySpec", "ReleaseSettings", "ReportSettings", "Target", "UserAccount", "Variable",
-    "command_placeholders", "default_config_text", "find_config", "is_uuid", "load_config", "parse_config",
-    "write_default_config",
+    "GateConfig", "IdentitySpec", "ReleaseSettings", "ReportSettings", "SignatureSettings", "Target", "UserAccount",
+    "Variable", "command_placeholders", "default_config_text", "find_config", "is_uuid", "load_config",
+    "parse_config", "write_default_config",
 ]
 _DEFAULT_REPORT = DEFAULT_REPORT
 
@@ -272,6 +272,9 @@ class GateConfig:
     description: str | None = None
     #: The target deployment's shape (Target.fingerprint); a gate run against other hosts or users is another check.
     deployment: Mapping[str, Any] | None = None
+    #: A CLI decision on this (people) gate needs an SSH signature (release.signing); kept out of `options`, so
+    #: turning it on does not change the gate's config_hash.
+    require_signature: bool = False
 
     @property
     def automated(self) -> bool:
@@ -309,9 +312,34 @@ class ReportSettings:
     backout_plan: str = _DEFAULT_REPORT["backout_plan"]
 
     def render(self, name: str, *, version: str, previous_version: str | None, tag: str, commit: str) -> str:
-        """One of the four texts with its placeholders filled."""
+        """One of the four texts with its placeholders filled; ConfigError (exit 2) if it is malformed or too long.
+
+        Not str.format: the text goes through release.templating.render_text (the sandboxed Jinja2 environment,
+        the text itself never compiled as a template) with a bound of MAX_TEXT_BYTES on what it renders to.
+        """
+        from release.templating import MAX_TEXT_BYTES, TemplateRefused, TemplateTooLarge, render_text
+
+        texts = ("risk", "impact", "implementation_plan", "backout_plan")
+        if name not in texts:
+            raise UsageError(f"unknown report text {name!r}; expected one of {', '.join(texts)}")
         text: str = getattr(self, name)
-        return text.format(version=version, previous_version=previous_version or "(none)", tag=tag, commit=commit)
+        values = {"version": version, "previous_version": previous_version or "(none)", "tag": tag, "commit": commit}
+        try:
+            return render_text(text, values, where=f"report.{name}", limit=MAX_TEXT_BYTES)
+        except TemplateTooLarge:
+            raise ConfigError(CONFIG_NAME, f"report.{name}", f"expected a text that renders to at most "
+                                                             f"{MAX_TEXT_BYTES // 1024} KiB") from None
+        except TemplateRefused as exc:
+            raise ConfigError(CONFIG_NAME, f"report.{name}", f"expected a text with bare {{placeholders}} "
+                                                             f"({str(exc).split(': ', 1)[-1]})") from None
+
+
+@dataclass(frozen=True)
+class SignatureSettings:
+    """The [signatures] table: the allowed-signers file decisions are verified against (docs/signing.md)."""
+
+    #: As written in release.toml: a path relative to release.toml's folder; None when there is no table.
+    allowed_signers: str | None = None
 
 
 @dataclass(frozen=True)
@@ -325,6 +353,7 @@ class Config:
     roles: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     report: ReportSettings = field(default_factory=ReportSettings)
     variables: Mapping[str, Variable] = field(default_factory=lambda: MappingProxyType({}))
+    signatures: SignatureSettings = field(default_factory=SignatureSettings)
 
     def gate(self, name: str) -> GateConfig:
         """The gate called `name`; a UsageError naming the closest gate otherwise."""
@@ -434,7 +463,8 @@ def _gate(name: str, gate: Any, targets: Mapping[str, Target]) -> GateConfig:
     return GateConfig(
         name=name, kind=gate.kind, target=target, options=_freeze(_options(gate)), role=getattr(gate, "role", None),
         quorum=gate.quorum if isinstance(gate, ApprovalGate) else 1, items=items, description=gate.description,
-        deployment=_freeze(targets[target].fingerprint()) if automated else None)
+        deployment=_freeze(targets[target].fingerprint()) if automated else None,
+        require_signature=bool(getattr(gate, "require_signature", False)))
 
 
 def _config(doc: ReleaseToml, path: Path) -> Config:
@@ -446,7 +476,8 @@ def _config(doc: ReleaseToml, path: Path) -> Config:
         path=path, release=ReleaseSettings(**doc.release.model_dump()), targets=MappingProxyType(targets),
         gates=MappingProxyType({name: _gate(name, gate, targets) for name, gate in doc.gates.items()}),
         roles=MappingProxyType({role: tuple(members) for role, members in doc.roles.items()}),
-        report=ReportSettings(**doc.report.model_dump()), variables=MappingProxyType(variables))
+        report=ReportSettings(**doc.report.model_dump()), variables=MappingProxyType(variables),
+        signatures=SignatureSettings(doc.signatures.allowed_signers if doc.signatures is not None else None))
 
 
 # ---------------------------------------------------------------- the public entry points

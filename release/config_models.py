@@ -775,6 +775,9 @@ class SignoffGate(_PeopleGate):
     """A sign-off by one person."""
     role: Text
     """The [roles] entry whose members may sign off."""
+    require_signature: Flag = False
+    """A CLI sign-off or rejection needs an SSH signature that verifies against [signatures] allowed_signers
+    (docs/signing.md); web decisions are authenticated by the session instead."""
 
 
 class ApprovalGate(_PeopleGate):
@@ -786,6 +789,9 @@ class ApprovalGate(_PeopleGate):
     """The [roles] entry whose members may approve."""
     quorum: PositiveInt = 1
     """How many distinct approvals are needed; at most the number of people in the role."""
+    require_signature: Flag = False
+    """A CLI approval or rejection needs an SSH signature that verifies against [signatures] allowed_signers
+    (docs/signing.md); web decisions are authenticated by the session instead."""
 
 
 class CriterionTable(_Table):
@@ -824,6 +830,9 @@ class CriteriaGate(_Gate):
     """The criteria: [{ id = "AC-1", text = "...", verify = "path::test" }, ...]."""
     role: Text | None = None
     """The [roles] entry whose members attest criteria by hand; unset: the release-manager role."""
+    require_signature: Flag = False
+    """A CLI acceptance needs an SSH signature that verifies against [signatures] allowed_signers
+    (docs/signing.md)."""
 
 
 def _gate_kind(value: Any) -> str | None:
@@ -865,6 +874,25 @@ class ReportTable(_Table):
     """How it is undone."""
 
 
+def _repo_path(text: str) -> str:
+    parts = text.replace("\\", "/").split("/")
+    if text.startswith(("/", "\\", "~")) or re.match(r"^[A-Za-z]:", text) or ".." in parts:
+        raise fail("expected a path inside the repository, relative to release.toml (e.g. \".allowed_signers\")")
+    return text
+
+
+class SignaturesTable(_Table):
+    """[signatures]: who may sign decisions, for gates with require_signature = true (docs/signing.md)."""
+
+    required_text: ClassVar[Mapping[str, str]] = {
+        "allowed_signers": "expected the path of an allowed-signers file (required in [signatures])"}
+
+    allowed_signers: Annotated[Text, AfterValidator(_repo_path)]
+    """An allowed-signers file in ssh-keygen's format (git's gpg.ssh.allowedSignersFile): one line per person,
+    `email namespaces="crvs-release-decision" ssh-ed25519 AAAA...`. A path inside the repository, relative to
+    release.toml; only the committed version counts."""
+
+
 def _some_gates(gates: dict[str, Any]) -> dict[str, Any]:
     if not gates:
         raise fail("expected at least one [gates.<name>] table; a release with no gates cannot pass")
@@ -889,6 +917,8 @@ class ReleaseToml(_Table):
     """The gates a release candidate must pass, by name."""
     report: ReportTable = Field(default_factory=ReportTable)
     """The change record's texts."""
+    signatures: SignaturesTable | None = None
+    """Where the SSH keys of the people who sign decisions are listed (docs/signing.md)."""
 
     @model_validator(mode="after")
     def _cross_table_rules(self) -> ReleaseToml:
@@ -919,6 +949,9 @@ class ReleaseToml(_Table):
                                    "targets", name, key)
 
     def _check_gate(self, name: str, gate: _Gate) -> None:
+        if getattr(gate, "require_signature", False) and self.signatures is None:
+            raise fail('expected a [signatures] table with allowed_signers = "PATH" (this gate requires signed '
+                       "decisions; docs/signing.md)", "gates", name, "require_signature")
         if isinstance(gate, _AutomatedGate) and gate.target not in self.targets:
             targets = self.targets
             raise fail(f"expected one of the [targets] tables{hint(gate.target, targets)}"

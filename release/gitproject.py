@@ -180,6 +180,29 @@ class GitProject:
     def _plan(self, step: str) -> None:
         self._planned.append(step)
 
+    def require_ref_name(self, kind: str, name: str) -> None:
+        """InputError unless git accepts refs/`kind`/`name` ('heads' or 'tags'); a read, for checks before a write."""
+        self._check_ref_name(kind, name)
+
+    def delete_created_ref(self, kind: str, name: str, sha: str) -> bool:
+        """Rollback only: delete refs/`kind`/`name` if it still points (peeled) at commit `sha`; True if deleted.
+
+        For a ref this process has just created and must undo. Compare-and-delete (`git update-ref -d REF OLD`):
+        a ref moved or re-made by someone else since is left alone. In dry-run mode nothing was created.
+        """
+        if self.dry_run:
+            return False
+        self._check_ref_name(kind, name)
+        ref = f"refs/{kind}/{name}"
+        current = self._try("rev-parse", "--verify", "--quiet", ref)
+        if current is None or self.resolve(ref) != self.head_sha(sha):
+            return False
+        try:
+            self._run("update-ref", "-m", f"release: roll back {name}", "-d", ref, current.strip())
+        except GitCommandError:
+            return False  # it changed under us: not ours to delete any more
+        return True
+
     def ensure_branch(self, name: str, at: str) -> bool:
         """Create branch `name` at commit `at` if it does not exist (True); an existing branch is never moved."""
         self._check_ref_name("heads", name)

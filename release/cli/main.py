@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
@@ -97,10 +98,47 @@ def cli(ctx: click.Context, verbose: bool) -> None:
     ctx.obj["verbose"] = verbose
 
 
+#: Set to 1 to let an error that is not a ReleaseError show its traceback (as -v/--verbose does for all errors).
+DEBUG_ENV = "RELEASE_DEBUG"
+#: An error line longer than this is cut: a message may quote a huge value from a file or the command line.
+MAX_ERROR_CHARS = 4000
+
+
+def _say(message: str) -> None:
+    """One `error: ...` line on stderr, whatever the message holds: newlines folded, length cut, any code point."""
+    line = " ".join(part.strip() for part in str(message).splitlines() if part.strip()) or "(no message)"
+    if len(line) > MAX_ERROR_CHARS:
+        line = line[:MAX_ERROR_CHARS] + " ..."
+    # backslashreplace: a lone surrogate (a non-UTF-8 byte in argv or a file name) must not crash the report itself
+    click.echo(f"error: {line}".encode("utf-8", "backslashreplace").decode("utf-8"), err=True)
+
+
+def describe_unexpected(exc: BaseException) -> str:
+    """The one-line text for an error outside the ReleaseError tree (the traceback is behind RELEASE_DEBUG=1)."""
+    if isinstance(exc, OSError) and exc.strerror:  # an unwritable or missing path: say which and why
+        where = f"{exc.filename}: " if exc.filename is not None else ""
+        return f"{where}{exc.strerror}"
+    if isinstance(exc, RecursionError):
+        return "input nested too deeply to read"
+    if isinstance(exc, MemoryError):
+        return "out of memory: the input is too large"
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; the only place that turns a ReleaseError into a message and exit code."""
+    """Run the CLI; the only place that turns an error into a message and an exit code.
+
+    Exit codes: 0 done, 1 refused or blocked with reasons (a ReleaseError whose exit_code is 1), 2 bad input or
+    cannot be sure. A ReleaseError prints as ``error: <message>``. Anything else that escapes a command (an
+    OSError on an unwritable path, a UnicodeDecodeError, a RecursionError, a ValueError from git or a parser,
+    or a bug) is one ``error: ...`` line and exit 2, never a traceback: a failure the tool did not foresee
+    means it cannot be sure, so it fails closed. ``-v``/``--verbose`` or ``RELEASE_DEBUG=1`` re-raises instead,
+    for the traceback.
+    """
     args = sys.argv[1:] if argv is None else argv
     verbose = "-v" in args or "--verbose" in args
+    debug = verbose or os.environ.get(DEBUG_ENV, "").strip() not in ("", "0")
     try:
         # With standalone_mode=False click returns ctx.exit(code) instead of exiting: pass it on.
         code = cli.main(args=args, prog_name="release", standalone_mode=False)
@@ -116,13 +154,18 @@ def main(argv: list[str] | None = None) -> int:
         exc.show()
         sys.exit(2)
     except ReleaseError as exc:
-        if verbose:
+        if debug:
             raise
-        click.echo(f"error: {exc}", err=True)
+        _say(str(exc))
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except Exception as exc:  # the fail-closed boundary: bad input the commands did not turn into a ReleaseError
+        if debug:
+            raise
+        _say(describe_unexpected(exc) + f" (set {DEBUG_ENV}=1 for the traceback)")
+        sys.exit(2)
 
 
 if __name__ == "__main__":

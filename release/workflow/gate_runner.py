@@ -119,11 +119,23 @@ def run_gate(ctx: Context, gate_name: str, candidate: CandidateRecord, *, forced
         seen = seen.with_images(deployed_images(ctx, candidate, target.name))
     binding = EvidenceBinding(commit_sha=candidate.sha, config_hash=gate.config_hash(), target_url=target.gateway,
                               target_version=seen.version if seen else "unknown", tool_version=tool_version())
+    require_writable_dir(ctx.work_dir, "the gate runs folder")  # exit 2 before a run is recorded
     run = ctx.ledger.start_gate_run(candidate, gate.name, binding, actor=actor, now=ctx.now())
     workdir = ctx.work_dir / f"{candidate.version}-rc.{candidate.rc}" / f"{gate.name}-run-{run.id}"
-    shutil.rmtree(workdir, ignore_errors=True)
-    workdir.mkdir(parents=True)
-    write_profile(target, workdir / "target.json")
+    try:
+        shutil.rmtree(workdir, ignore_errors=True)
+        workdir.mkdir(parents=True)
+        write_profile(target, workdir / "target.json")
+    except OSError as exc:
+        # The folder went away or turned read-only after the check: a run that cannot keep its files proves
+        # nothing, and a RUNNING row would block for ever. It ends ERROR, fail closed.
+        reason = f"could not write the run folder {workdir}: {exc.strerror or exc}"
+        ctx.ledger.finish_gate_run(run.id, GateState.ERROR, {"kind": gate.kind, "reason": reason,
+                                                             "target": seen.to_json() if seen else None},
+                                   [], actor=actor, now=ctx.now())
+        progress(f"gate {gate.name}: {GateState.ERROR.value}: {reason}")
+        return GateOutcome(gate.name, gate.kind, GateState.ERROR, reason, run.id, candidate.tag, candidate.sha,
+                           seen)
     progress(f"gate {gate.name} ({gate.kind}) on {candidate.tag} against {target.name} ({target.gateway})")
     result: KindResult
     interrupted: BaseException | None = None
@@ -209,6 +221,34 @@ def require_gate_secrets(ctx: Context, gates: Sequence[GateConfig]) -> None:
             require_gate_extra(gate.kind, gate.name)
     for target in gate_targets(ctx, gates):
         target.require_secrets(ctx.environ)
+
+
+def require_writable_dir(path: Path, what: str, *, create: bool = True) -> None:
+    """InputError (exit 2) unless `path` is, or can be made, a folder this process can write files in.
+
+    Tried for real (mkdir, then a probe file made and removed): permission bits say nothing when running as root,
+    and a file where the folder should be fails for everyone. With create=False (a dry run) nothing is made: the
+    path, or its nearest existing parent, must be a folder that os.access says is writable.
+    """
+    import os
+    import tempfile
+
+    from release.errors import InputError
+
+    path = Path(path)
+    if not create:
+        probe = path
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+            raise InputError(f"{path}: {what} cannot be written ({probe} is not a writable folder)")
+        return
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-check-"):
+            pass
+    except OSError as exc:
+        raise InputError(f"{path}: {what} cannot be written: {exc.strerror or exc}") from None
 
 
 def write_profile(target: Target, path: Path) -> Path:

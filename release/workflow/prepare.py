@@ -10,7 +10,6 @@ never force-pushes and never rewrites history; the changelog section is written 
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,11 +156,25 @@ def prepare(ctx: Context, *, bump: str = "auto", explicit: str | None = None, de
         existing = None
     if existing is not None and existing.state.value not in ("PREPARED",):
         raise LedgerConflict(f"release {version} is {existing.state.value}; it cannot take a new candidate")
+    section = preflight(ctx, plan, existing_release=existing is not None, deploy=deploy, gates=gates)
     progress(f"version {version} (from {previous or 'no production version'}, {plan.bump}); "
              f"candidate {plan.rc_tag} at {sha[:12]} on {plan.branch}")
-    ctx.git.ensure_branch(plan.branch, sha)
-    ctx.git.create_tag(plan.rc_tag, sha, f"release candidate {plan.rc_tag}")
-    section = render_changelog(build_changelog(version, previous, plan.commits, ctx.now().date()))
+    # The first writes. Each ref this prepare creates is noted, so that a failure before the candidate is recorded
+    # deletes it again: prepare leaves no rc tag or release branch that the ledger does not know.
+    created: list[tuple[str, str]] = []
+    try:
+        if ctx.git.ensure_branch(plan.branch, sha) and not ctx.dry_run:
+            created.append(("heads", plan.branch))
+        if ctx.git.create_tag(plan.rc_tag, sha, f"release candidate {plan.rc_tag}") and not ctx.dry_run:
+            created.append(("tags", plan.rc_tag))
+        if not ctx.dry_run:
+            if existing is None:
+                _record_release(ctx, version, actor, previous)
+            candidate = ctx.ledger.add_candidate(version, rc=plan.rc, tag=plan.rc_tag, sha=sha, created_by=actor,
+                                                 now=ctx.now())
+    except BaseException:  # Ctrl-C included: the refs go, the error (or the interrupt) goes on
+        _roll_back(ctx, created, sha, progress)
+        raise
     report_dir = ctx.reports_dir / plan.rc_tag
     if ctx.dry_run:
         result.planned.extend(ctx.git.planned())
@@ -186,12 +199,6 @@ def prepare(ctx: Context, *, bump: str = "auto", explicit: str | None = None, de
             result.planned.extend(f"run gate {g.name} ({g.kind})" for g in ctx.config.gates.values() if g.automated)
         result.planned.append(f"render the report to {report_dir}/report.html and report.md")
         return result
-    if existing is None:
-        # A concurrent prepare may record it first; the candidate below is idempotent per sha.
-        with contextlib.suppress(LedgerConflict):
-            ctx.ledger.create_release(version, preparer=actor, previous_version=previous, now=ctx.now())
-    candidate = ctx.ledger.add_candidate(version, rc=plan.rc, tag=plan.rc_tag, sha=sha, created_by=actor,
-                                         now=ctx.now())
     result.rc, result.tag = candidate.rc, candidate.tag
     report_dir = ctx.reports_dir / candidate.tag
     report_dir.mkdir(parents=True, exist_ok=True)
@@ -206,6 +213,67 @@ def prepare(ctx: Context, *, bump: str = "auto", explicit: str | None = None, de
     result.reports = write_reports(ctx, result.view, report_dir)
     progress(f"report: {result.reports.get('html')}")
     return result
+
+
+def preflight(ctx: Context, plan: VersionPlan, *, existing_release: bool, deploy: bool, gates: bool) -> str:
+    """Everything that could fail after the first git or ledger write, checked before it; the changelog section.
+
+    Before this, prepare has checked the actor, the working tree, the gates' extras and secrets and the deploy
+    commands' variables. Here: the branch and tag names git would refuse, each [report] text rendered (through
+    the sandbox, within its size bound) with the candidate's real values, the changelog section rendered, an rc
+    number the ledger already gave another commit, and every folder prepare writes to: the reports folder,
+    the candidate's folder under .release/runs (deploy records, gate runs) and the evidence store. In a dry run
+    nothing is created: the folders must be creatable.
+    """
+    from release.workflow.gate_runner import require_writable_dir
+
+    version, previous = str(plan.next_version), (str(plan.last_version) if plan.last_version else None)
+    ctx.git.require_ref_name("heads", plan.branch)
+    ctx.git.require_ref_name("tags", plan.rc_tag)
+    for name in ("risk", "impact", "implementation_plan", "backout_plan"):
+        ctx.config.report.render(name, version=version, previous_version=previous, tag=plan.rc_tag, commit=plan.head)
+    section = render_changelog(build_changelog(version, previous, plan.commits, ctx.now().date()))
+    if existing_release:
+        for known in ctx.ledger.candidates(version):
+            if known.rc == plan.rc and known.sha != plan.head:
+                raise LedgerConflict(f"release {version} already has candidate rc.{known.rc} ({known.tag}) at "
+                                     f"{known.sha[:12]}, not {plan.head[:12]}: was tag {plan.rc_tag} deleted by "
+                                     f"hand? Restore it at {known.sha[:12]} before preparing again")
+    create = not ctx.dry_run
+    require_writable_dir(ctx.reports_dir / plan.rc_tag, "the reports folder", create=create)
+    if deploy or gates:
+        require_writable_dir(ctx.work_dir / candidate_version_text(version, plan.rc), "the runs folder",
+                             create=create)
+    if gates:
+        require_writable_dir(ctx.ledger.evidence_root, "the evidence store", create=create)
+    return section
+
+
+def _record_release(ctx: Context, version: str, actor: str, previous: str | None) -> None:
+    """Record the release; a concurrent prepare may have recorded it first (the candidate is idempotent per sha)."""
+    try:
+        ctx.ledger.create_release(version, preparer=actor, previous_version=previous, now=ctx.now())
+    except LedgerConflict as conflict:
+        try:
+            ctx.ledger.get_release(version)
+        except InputError:
+            raise conflict from None  # not a duplicate: the ledger refused the row for another reason
+
+
+def _roll_back(ctx: Context, created: list[tuple[str, str]], sha: str, progress: Progress) -> None:
+    """Delete the refs this prepare created (newest first), each only if still where it was made."""
+    for kind, name in reversed(created):
+        what = "tag" if kind == "tags" else "branch"
+        try:
+            gone = ctx.git.delete_created_ref(kind, name, sha)
+        except Exception as exc:  # the original error matters more; say what is left behind
+            gone, why = False, f": {exc}"
+        else:
+            why = ""
+        if gone:
+            progress(f"rolled back: deleted {what} {name}, which this prepare had created")
+        else:
+            progress(f"could not roll back {what} {name}{why}; delete it by hand if nothing records it")
 
 
 def candidate_version_text(version: str, rc: int) -> str:
