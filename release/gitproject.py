@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import git
@@ -123,11 +123,11 @@ class GitProject:
         tip = self.resolve(production_branch)
         if tip is None:
             return None
-        return _highest_final((self._try("tag", "--merged", tip) or "").splitlines(), tag_format)
+        return highest_final((self._try("tag", "--merged", tip) or "").splitlines(), tag_format)
 
     def highest_release_tag(self, tag_format: str) -> tuple[semver.Version, str] | None:
         """(version, tag) of the highest final release tag anywhere in the repository, reachable or not."""
-        return _highest_final(self.tags(), tag_format)
+        return highest_final(self.tags(), tag_format)
 
     def commits_between(self, since: str | None, until: str, *, squash: bool = True) -> list[ParsedCommit]:
         """Parsed commits reachable from `until` but not from `since`, oldest first.
@@ -326,7 +326,7 @@ class GitProject:
         return True
 
 
-def _highest_final(tags: Sequence[str], tag_format: str) -> tuple[semver.Version, str] | None:
+def highest_final(tags: Iterable[str], tag_format: str) -> tuple[semver.Version, str] | None:
     """(version, tag) of the highest tag naming a final version (no pre-release, no build) under `tag_format`."""
     best: tuple[semver.Version, str] | None = None
     for tag in tags:

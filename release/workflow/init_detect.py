@@ -24,6 +24,7 @@ from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
 from release.config import CONFIG_NAME, DEPLOY_PLACEHOLDERS, parse_config
 from release.errors import InputError, UsageError
+from release.gitproject import highest_final
 from release.versioning import parse_version_tag
 
 #: Branch names that conventionally hold what is in production, in the order a tie is broken: a branch called
@@ -302,18 +303,6 @@ def _open(directory: Path) -> _Repo | None:
     return _Repo(repo)
 
 
-def _highest_final(tags: Iterable[str], tag_format: str) -> tuple[semver.Version, str] | None:
-    """(version, tag) of the highest final version among `tags` in `tag_format`; release candidates do not count."""
-    best: tuple[semver.Version, str] | None = None
-    for tag in tags:
-        version = parse_version_tag(tag, tag_format)
-        if version is None or version.prerelease or version.build:
-            continue
-        if best is None or version > best[0]:
-            best = (version, tag)
-    return best
-
-
 def _default_branch(repo: _Repo, remote: str | None) -> Finding | None:
     """The remote's HEAD (what a clone checks out), else the checked-out branch."""
     if remote:
@@ -343,7 +332,7 @@ def _production_branch(repo: _Repo, branches: Mapping[str, list[_Ref]], tag_form
     (the first promote creates it).
     """
     warnings: list[str] = []
-    highest = _highest_final(repo.tags(), tag_format)
+    highest = highest_final(repo.tags(), tag_format)
     if highest is None:
         if DEFAULT_PRODUCTION in branches:
             ref = branches[DEFAULT_PRODUCTION][0]
@@ -354,7 +343,7 @@ def _production_branch(repo: _Repo, branches: Mapping[str, list[_Ref]], tag_form
     scored: list[tuple[tuple[semver.Version, int, int, bool], str, str, str]] = []
     for rank, name in enumerate(PRODUCTION_NAMES):
         for ref in branches.get(name, []):
-            best = _highest_final(repo.merged_tags(ref.ref), tag_format)
+            best = highest_final(repo.merged_tags(ref.ref), tag_format)
             if best is None:
                 continue
             since = repo.commits_since(best[1], ref.ref)
