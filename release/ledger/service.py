@@ -72,6 +72,12 @@ ROWS = integrity.ROWS_KEY
 CLAIMABLE = (ReleaseState.PREPARED.value,)
 
 
+def _check_candidate(rc: int, sha: str) -> None:
+    """A candidate needs an rc number from 1 and a commit sha."""
+    if rc < 1 or not sha.strip():
+        raise InputError(f"a candidate needs rc >= 1 and a commit sha (got rc={rc}, sha={sha!r})")
+
+
 def _now(now: datetime | None) -> datetime:
     if now is None:
         return datetime.now(UTC)
@@ -305,18 +311,39 @@ class Ledger:
     def create_release(self, version: str, *, preparer: str, previous_version: str | None = None,
                        now: datetime | None = None) -> ReleaseRecord:
         """Record a new release in state PREPARED; a duplicate version is LedgerConflict."""
-        at = _now(now)
         with self._write() as s:
-            if s.scalars(select(ReleaseRow.id).where(ReleaseRow.version == version)).first() is not None:
-                raise LedgerConflict(f"release {version} already exists in the ledger")
-            row = ReleaseRow(version=version, previous_version=previous_version, preparer=preparer, created_at=at,
-                             state=ReleaseState.PREPARED.value)
-            s.add(row)
-            s.flush()
-            self._append(s, preparer, "release.created", version,
-                         {"version": version, "previous_version": previous_version, "preparer": preparer,
-                          ROWS: integrity.images(row)}, at)
-            return _release(row)
+            return _release(self._insert_release(s, version, preparer, previous_version, _now(now)))
+
+    def create_release_with_candidate(self, version: str, *, preparer: str, previous_version: str | None,
+                                      rc: int, tag: str, sha: str,
+                                      now: datetime | None = None) -> tuple[ReleaseRecord, CandidateRecord]:
+        """Record a new release and its first candidate in ONE transaction: both rows and events, or neither.
+
+        A failure between two separate writes would leave a release without a candidate that no rc tag
+        names. A release recorded meanwhile by a concurrent prepare is reused (the candidate is idempotent per
+        sha), exactly as when the two are written apart.
+        """
+        at = _now(now)
+        _check_candidate(rc, sha)
+        with self._write() as s:
+            rel = s.scalars(select(ReleaseRow).where(ReleaseRow.version == version)).first()
+            if rel is None:
+                rel = self._insert_release(s, version, preparer, previous_version, at)
+            return _release(rel), self._insert_candidate(s, rel, version, rc, tag, sha, preparer, at)
+
+    def _insert_release(self, s: Session, version: str, preparer: str, previous_version: str | None,
+                        at: datetime) -> ReleaseRow:
+        """Insert the release row and its audit event inside the caller's transaction."""
+        if s.scalars(select(ReleaseRow.id).where(ReleaseRow.version == version)).first() is not None:
+            raise LedgerConflict(f"release {version} already exists in the ledger")
+        row = ReleaseRow(version=version, previous_version=previous_version, preparer=preparer, created_at=at,
+                         state=ReleaseState.PREPARED.value)
+        s.add(row)
+        s.flush()
+        self._append(s, preparer, "release.created", version,
+                     {"version": version, "previous_version": previous_version, "preparer": preparer,
+                      ROWS: integrity.images(row)}, at)
+        return row
 
     def get_release(self, version: str) -> ReleaseRecord:
         """Return the release, or raise UnknownRelease."""
@@ -460,20 +487,23 @@ class Ledger:
                       now: datetime | None = None) -> CandidateRecord:
         """Record a candidate; the same sha again returns the existing one, a taken rc is LedgerConflict."""
         at = _now(now)
-        if rc < 1 or not sha.strip():
-            raise InputError(f"a candidate needs rc >= 1 and a commit sha (got rc={rc}, sha={sha!r})")
+        _check_candidate(rc, sha)
         with self._write() as s:
-            rel = self._release_row(s, version)
-            same = s.scalars(select(CandidateRow).where(CandidateRow.release_id == rel.id,
-                                                        CandidateRow.sha == sha)).one_or_none()
-            if same is not None:
-                return _candidate(same, version)
-            row = CandidateRow(release_id=rel.id, rc=rc, tag=tag, sha=sha, created_at=at, created_by=created_by)
-            s.add(row)
-            s.flush()
-            self._append(s, created_by, "candidate.added", f"{version}/rc.{rc}",
-                         {"version": version, "rc": rc, "tag": tag, "sha": sha, ROWS: integrity.images(row)}, at)
-            return _candidate(row, version)
+            return self._insert_candidate(s, self._release_row(s, version), version, rc, tag, sha, created_by, at)
+
+    def _insert_candidate(self, s: Session, rel: ReleaseRow, version: str, rc: int, tag: str, sha: str,
+                          created_by: str, at: datetime) -> CandidateRecord:
+        """Insert a candidate and its audit event in the caller's transaction; the same sha returns the old one."""
+        same = s.scalars(select(CandidateRow).where(CandidateRow.release_id == rel.id,
+                                                    CandidateRow.sha == sha)).one_or_none()
+        if same is not None:
+            return _candidate(same, version)
+        row = CandidateRow(release_id=rel.id, rc=rc, tag=tag, sha=sha, created_at=at, created_by=created_by)
+        s.add(row)
+        s.flush()
+        self._append(s, created_by, "candidate.added", f"{version}/rc.{rc}",
+                     {"version": version, "rc": rc, "tag": tag, "sha": sha, ROWS: integrity.images(row)}, at)
+        return _candidate(row, version)
 
     def candidates(self, version: str) -> list[CandidateRecord]:
         """Return the release's candidates, lowest rc first."""

@@ -168,10 +168,13 @@ def prepare(ctx: Context, *, bump: str = "auto", explicit: str | None = None, de
         if ctx.git.create_tag(plan.rc_tag, sha, f"release candidate {plan.rc_tag}") and not ctx.dry_run:
             created.append(("tags", plan.rc_tag))
         if not ctx.dry_run:
-            if existing is None:
-                _record_release(ctx, version, actor, previous)
-            candidate = ctx.ledger.add_candidate(version, rc=plan.rc, tag=plan.rc_tag, sha=sha, created_by=actor,
-                                                 now=ctx.now())
+            if existing is None:  # release and first candidate in one transaction: never a release without one
+                candidate = ctx.ledger.create_release_with_candidate(
+                    version, preparer=actor, previous_version=previous, rc=plan.rc, tag=plan.rc_tag, sha=sha,
+                    now=ctx.now())[1]
+            else:
+                candidate = ctx.ledger.add_candidate(version, rc=plan.rc, tag=plan.rc_tag, sha=sha,
+                                                     created_by=actor, now=ctx.now())
     except BaseException:  # Ctrl-C included: the refs go, the error (or the interrupt) goes on
         _roll_back(ctx, created, sha, progress)
         raise
@@ -247,17 +250,6 @@ def preflight(ctx: Context, plan: VersionPlan, *, existing_release: bool, deploy
     if gates:
         require_writable_dir(ctx.ledger.evidence_root, "the evidence store", create=create)
     return section
-
-
-def _record_release(ctx: Context, version: str, actor: str, previous: str | None) -> None:
-    """Record the release; a concurrent prepare may have recorded it first (the candidate is idempotent per sha)."""
-    try:
-        ctx.ledger.create_release(version, preparer=actor, previous_version=previous, now=ctx.now())
-    except LedgerConflict as conflict:
-        try:
-            ctx.ledger.get_release(version)
-        except InputError:
-            raise conflict from None  # not a duplicate: the ledger refused the row for another reason
 
 
 def _roll_back(ctx: Context, created: list[tuple[str, str]], sha: str, progress: Progress) -> None:

@@ -180,6 +180,20 @@ def test_a_ledger_that_refuses_the_candidate_row_leaves_no_new_rc_tag(repo):
     assert repo.state() == before  # the branch existed before: it stays, at the commit it was at
 
 
+def test_a_new_release_whose_candidate_row_is_refused_leaves_no_orphaned_release_row(repo):
+    """The release and its first candidate are one transaction: the candidate INSERT fails, so no release 1.2.0
+    row (and no audit event) stays behind, and the tag and branch go again."""
+    _refuse_inserts(repo, "candidates")
+    before = repo.state()
+    result = cli(repo, *PREPARE, "--version", "1.2.0")
+    refused(result, "ledger")
+    assert "rolled back: deleted tag v1.2.0-rc.1" in result.stderr
+    assert "rolled back: deleted branch release/v1.2.0" in result.stderr
+    assert repo.state() == before  # every table, audit_events included, row for row
+    status = cli(repo, "status", "1.2.0")
+    assert status.exit_code == 2 and "1.2.0" in status.stderr, status.stderr
+
+
 def test_the_same_prepare_succeeds_once_the_ledger_takes_the_rows(repo):
     """The rollback left nothing in the way: with the trigger gone, the same command cuts the candidate."""
     _refuse_inserts(repo, "releases")

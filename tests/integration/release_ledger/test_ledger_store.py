@@ -103,6 +103,23 @@ def test_release_and_candidate_records(ledger: Ledger) -> None:
     assert ledger.get_candidate("1.2.0", sha=SHA1) == c1
 
 
+def test_release_with_candidate_is_one_write_that_reuses_a_release_already_recorded(ledger: Ledger) -> None:
+    rel, cand = ledger.create_release_with_candidate("1.3.0", preparer=PREPARER, previous_version="1.2.0", rc=1,
+                                                     tag="v1.3.0-rc.1", sha=SHA1)
+    assert rel.version == "1.3.0" and ledger.latest_candidate("1.3.0") == cand
+    assert [e.action for e in ledger.audit_events()[-2:]] == ["release.created", "candidate.added"]
+    events = len(ledger.audit_events())
+    # A concurrent prepare recorded the release first: the candidate joins it, nothing is written twice.
+    assert ledger.create_release_with_candidate("1.3.0", preparer=PREPARER, previous_version="1.2.0", rc=1,
+                                                tag="v1.3.0-rc.1", sha=SHA1)[1] == cand
+    assert len(ledger.audit_events()) == events
+    with pytest.raises(InputError, match="rc >= 1"):
+        ledger.create_release_with_candidate("1.4.0", preparer=PREPARER, previous_version=None, rc=0,
+                                             tag="v1.4.0-rc.0", sha=SHA1)
+    with pytest.raises(UnknownRelease):
+        ledger.get_release("1.4.0")
+
+
 def test_failure_mid_write_leaves_nothing(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
     ledger.create_release("1.0.0", preparer=PREPARER)
     releases, events = _count(ledger, ReleaseRow), _count(ledger, AuditEventRow)
