@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sqlite3
 import sys
@@ -28,6 +29,29 @@ from sandbox.seed import seed_database
 from sandbox.settings import database_url
 
 SEARCH_P95_MS, REGISTER_P95_MS = 150.0, 300.0
+
+
+def process_cpu_seconds(root: int) -> float:
+    """User+system CPU seconds of process `root` and its live descendants (Linux /proc; search workers included)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    family, frontier = {root}, [root]
+    while frontier:
+        pid = frontier.pop()
+        children = [c for c, parent in parents.items() if parent == pid and c not in family]
+        family.update(children)
+        frontier.extend(children)
+    return sum(cpu.get(pid, 0.0) for pid in family)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -192,6 +216,8 @@ def main() -> int:
                         help="The sandbox's --search-threads (0: no limit; compare on one database).")
     parser.add_argument("--search-processes", type=int, default=0,
                         help="The sandbox's --search-processes (0: searches in the server's threads).")
+    parser.add_argument("--gil-switch-ms", type=float, default=1.0,
+                        help="The sandbox's --gil-switch-ms (Python's own default is 5; compare on one database).")
     args = parser.parse_args()
 
     args.db.parent.mkdir(parents=True, exist_ok=True)
@@ -204,9 +230,9 @@ def main() -> int:
     else:
         print(f"seeding: reused {args.db}")
     terms = sample_terms(args.db, 2000, args.seed)
-    with SandboxProcess(args.db, startup_timeout=120, extra_args=["--wal-checkpoint", args.wal_checkpoint,
-                                                                     "--search-threads", str(args.search_threads),
-                                                                     "--search-processes", str(args.search_processes)]) as proc:
+    server_args = ["--wal-checkpoint", args.wal_checkpoint, "--search-threads", str(args.search_threads),
+                   "--search-processes", str(args.search_processes), "--gil-switch-ms", str(args.gil_switch_ms)]
+    with SandboxProcess(args.db, startup_timeout=120, extra_args=server_args) as proc:
         target = Target(Deployment.from_profile(proc.profile("bench"), proc.profile_env()))
         token = target.system_token()
         budget = int(args.duration * args.clients * 5) + 200
@@ -214,7 +240,10 @@ def main() -> int:
         to_register = prepare_declared(target, budget)
         print(f"prepared {len(to_register)} declared records in {time.perf_counter() - started:.1f}s (not timed)")
         recorder = Recorder()
+        server_before, client_before = process_cpu_seconds(proc.pid), time.process_time()
         drive(proc.url, token, args.clients, args.duration, terms, to_register, recorder)
+        server_cpu = process_cpu_seconds(proc.pid) - server_before
+        client_cpu = time.process_time() - client_before
     print(f"\n{args.clients} clients, {args.duration:.0f}s, {args.records} seeded records")
     print(f"{'request':40} {'count':>7} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
     results = {}
@@ -222,6 +251,10 @@ def main() -> int:
         p50, p95, p99 = (percentile(values, q) for q in (50, 95, 99))
         results[name] = p95
         print(f"{name:40} {len(values):7d} {recorder.errors.get(name, 0):6d} {p50:8.1f} {p95:8.1f} {p99:8.1f}")
+    requests = sum(len(v) for v in recorder.samples.values())
+    print(f"CPU during the run: server {server_cpu:.1f} s ({server_cpu / max(requests, 1) * 1000:.2f} ms a request), "
+          f"load generator {client_cpu:.1f} s ({client_cpu / max(requests, 1) * 1000:.2f} ms a request), "
+          f"of {args.duration * (os.cpu_count() or 1):.0f} core-seconds")
     search_ok = results.get("event.search", float("inf")) <= SEARCH_P95_MS
     register_ok = results.get("event.actions.register.request", float("inf")) <= REGISTER_P95_MS
     no_errors = not recorder.errors

@@ -95,12 +95,16 @@ def _check_login_code(two_fa: bool, dev_code: str) -> None:
 @click.option("--wal-checkpoint", "wal_checkpoint", type=click.Choice(["background", "commit"]), default="background",
               show_default=True, help="SQLite: checkpoint the WAL from a background thread, or in the COMMIT that "
                                       "fills it (SQLite's default).")
+@click.option("--gil-switch-ms", "gil_switch_ms", default=1.0, show_default=True, type=click.FloatRange(min=0.05),
+              help="How long a thread may hold the GIL while another waits (Python's default is 5 ms; shorter lets "
+                   "the one writer get back to its transaction between SQLite calls).")
 @click.option("--json", "as_json", is_flag=True, help="Announce the three URLs, credentials and faults as one JSON line.")
 def serve(host: str, port: int, register_port: int, config_port: int, db: str, client_id: str, client_secret: str,
           app_version: str, app_commit: str, two_fa: bool, dev_code: str, token_ttl: int, system_token_ttl: int,
           jwt_secret: str, clients: tuple[str, ...], auth_rate_limit: int, async_confirm: float,
           latency: tuple[str, ...], error_rate: tuple[str, ...], defects: tuple[str, ...], crash_after: int | None,
-          read_pool: int, search_threads: int, search_processes: int, wal_checkpoint: str, as_json: bool) -> None:
+          read_pool: int, search_threads: int, search_processes: int, wal_checkpoint: str, gil_switch_ms: float,
+          as_json: bool) -> None:
     """Run the sandbox (gateway, register and country config hosts) until Ctrl-C or SIGTERM."""
     from sandbox.app import create_apps, wrap_faults
     from sandbox.auth import DEV_USERS_BY_ROLE
@@ -148,7 +152,7 @@ def serve(host: str, port: int, register_port: int, config_port: int, db: str, c
         if faults.latency_ms or faults.error_rate or faults.defects or faults.crash_after:
             click.echo("faults: " + json.dumps(fault_info))
     sys.stdout.flush()
-    serve_forever(wrap_faults(app, faults), sockets)
+    serve_forever(wrap_faults(app, faults), sockets, gil_switch_s=gil_switch_ms / 1000.0)
     if not as_json:
         click.echo("sandbox stopped")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import socket
+import sys
 from types import FrameType
 
 import uvicorn
@@ -20,8 +21,15 @@ class _GracefulServer(uvicorn.Server):
             self.should_exit = True
 
 
-def serve_forever(app: ASGIApp, sockets: list[socket.socket]) -> None:
-    """Run until SIGTERM or SIGINT on every socket (one per host); in-flight requests complete first."""
+def serve_forever(app: ASGIApp, sockets: list[socket.socket], *, gil_switch_s: float | None = None) -> None:
+    """Run until SIGTERM or SIGINT on every socket (one per host); in-flight requests complete first.
+
+    `gil_switch_s` shortens the interpreter's switch interval. Every write runs on the one SQLite write connection
+    and gives up the GIL at each statement; with searches runnable in other threads it waits up to an interval for
+    it back each time, while every other writer waits for the connection (measured in docs/performance.md).
+    """
+    if gil_switch_s is not None:
+        sys.setswitchinterval(gil_switch_s)
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=15,
                             lifespan="on", backlog=2048)
     _GracefulServer(config).run(sockets=sockets)
