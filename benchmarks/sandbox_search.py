@@ -251,6 +251,7 @@ def main() -> int:
                         help="The sandbox's --search-threads (0: no limit; compare on one database).")
     parser.add_argument("--search-processes", type=int, default=0,
                         help="The sandbox's --search-processes (0: searches in the server's threads).")
+    parser.add_argument("--read-connections", type=int, default=24, help="The sandbox's --read-connections.")
     parser.add_argument("--gil-switch-ms", type=float, default=1.0,
                         help="The sandbox's --gil-switch-ms (Python's own default is 5; compare on one database).")
     args = parser.parse_args()
@@ -266,7 +267,8 @@ def main() -> int:
         print(f"seeding: reused {args.db}")
     terms = sample_terms(args.db, 2000, args.seed)
     server_args = ["--wal-checkpoint", args.wal_checkpoint, "--search-threads", str(args.search_threads),
-                   "--search-processes", str(args.search_processes), "--gil-switch-ms", str(args.gil_switch_ms)]
+                   "--search-processes", str(args.search_processes), "--gil-switch-ms", str(args.gil_switch_ms),
+                   "--read-connections", str(args.read_connections)]
     with SandboxProcess(args.db, startup_timeout=120, extra_args=server_args) as proc:
         target = Target(Deployment.from_profile(proc.profile("bench"), proc.profile_env()))
         token = target.system_token()

@@ -86,8 +86,8 @@ def _check_login_code(two_fa: bool, dev_code: str) -> None:
               help="Fraction of calls that fail with 500 (repeatable; env SANDBOX_ERROR_RATE).")
 @click.option("--defect", "defects", multiple=True, metavar="NAME", help="Inject a named defect (repeatable; env SANDBOX_DEFECTS).")
 @click.option("--crash-after", type=int, default=None, help="Exit abruptly after N API requests (env SANDBOX_CRASH_AFTER).")
-@click.option("--read-connections", "read_pool", default=8, show_default=True, type=click.IntRange(min=1),
-              help="Database read connections.")
+@click.option("--read-connections", "read_pool", default=24, show_default=True, type=click.IntRange(min=1),
+              help="Database read connections kept open (as many again open when needed, then close).")
 @click.option("--search-threads", default=4, show_default=True, type=click.IntRange(min=0),
               help="Searches that run at once; the rest wait their turn (0: no limit beyond the thread pool).")
 @click.option("--search-processes", default=0, show_default=True, type=click.IntRange(min=0),

@@ -84,7 +84,9 @@ class Settings:
     auth_rate_limit: int = DEFAULT_AUTH_RATE_LIMIT  # per minute per username / nonce; 0 = off
     async_confirm_s: float = 0.0
     faults: Faults = field(default_factory=Faults)
-    read_pool_size: int = 8
+    #: Read connections kept open: enough for every request a busy gateway has in flight, so none opens a fresh
+    #: connection (schema parse, cold page cache) per request; overflow connections close when returned.
+    read_pool_size: int = 24
     #: Checkpoint the SQLite WAL from a background thread rather than inside a writer's COMMIT.
     background_checkpoint: bool = True
     #: How many searches run at once (threads); the rest wait their turn. 0: as many as the thread pool allows.

@@ -224,7 +224,7 @@ class _Checkpointer(threading.Thread):
 class Store:
     """The sandbox database: a read pool and a serialised write path."""
 
-    def __init__(self, url: str, *, read_pool_size: int = 8, background_checkpoint: bool = False) -> None:
+    def __init__(self, url: str, *, read_pool_size: int = 24, background_checkpoint: bool = False) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self._checkpointer: _Checkpointer | None = None
