@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -216,23 +217,31 @@ def promotable(prepared_repo: ReleaseRepo, tmp_path_factory: pytest.TempPathFact
     return make_promotable(prepared_repo, tmp_path_factory.mktemp("promotable") / "repo")
 
 
-@pytest.fixture
-def trial(promotable: ReleaseRepo, tmp_path: Path) -> Iterator[Trial]:
+@contextmanager
+def fresh_trial(promotable: ReleaseRepo, tmp_path: Path) -> Iterator[Trial]:
     """A fresh copy (git, ledger, evidence) for one trial; afterwards nothing it started is left running."""
     r = clone_release_repo(promotable, tmp_path / "repo")
     hook_dir = tmp_path / "hook"
     hook_dir.mkdir()
     t = Trial(r, hook_dir / "deploys.log", hook_dir / "gate")
     r.env.update(HOOK_LOG=str(t.log), HOOK_GATE=str(t.gate), HOOK_STATE=str(hook_dir / "production-version"))
-    yield t
-    t.open_gate()
-    for proc in t.procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate(timeout=WAIT_S)
-    for line in t.lines():  # hooks and their children: ours, logged by pid
-        if line[0] in ("start", "child") and alive(int(line[1])):
-            os.kill(int(line[1]), signal.SIGKILL)
+    try:
+        yield t
+    finally:
+        t.open_gate()
+        for proc in t.procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.communicate(timeout=WAIT_S)
+        for line in t.lines():  # hooks and their children: ours, logged by pid
+            if line[0] in ("start", "child") and alive(int(line[1])):
+                os.kill(int(line[1]), signal.SIGKILL)
+
+
+@pytest.fixture
+def trial(promotable: ReleaseRepo, tmp_path: Path) -> Iterator[Trial]:
+    with fresh_trial(promotable, tmp_path) as t:
+        yield t
 
 
 @pytest.mark.parametrize("n", range(10))

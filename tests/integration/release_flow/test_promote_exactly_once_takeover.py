@@ -18,7 +18,7 @@ import pytest
 from release.errors import PromotionSuperseded
 from release.ledger import StepStatus
 from release.workflow.deploy import run_command
-from tests.integration.release_flow.conftest import ReleaseRepo, clone_release_repo
+from tests.integration.release_flow.conftest import ReleaseRepo
 from tests.integration.release_flow.test_promote_exactly_once import (
     VERSION,
     WAIT_S,
@@ -26,6 +26,7 @@ from tests.integration.release_flow.test_promote_exactly_once import (
     alive,
     assert_one_deploy_at_a_time,
     chain_verifies,
+    fresh_trial,
     make_promotable,
 )
 
@@ -42,20 +43,8 @@ def promotable(prepared_repo: ReleaseRepo, tmp_path_factory: pytest.TempPathFact
 
 @pytest.fixture
 def trial(promotable: ReleaseRepo, tmp_path: Path) -> Iterator[Trial]:
-    r = clone_release_repo(promotable, tmp_path / "repo")
-    hook_dir = tmp_path / "hook"
-    hook_dir.mkdir()
-    t = Trial(r, hook_dir / "deploys.log", hook_dir / "gate")
-    r.env.update(HOOK_LOG=str(t.log), HOOK_GATE=str(t.gate), HOOK_STATE=str(hook_dir / "production-version"))
-    yield t
-    t.open_gate()
-    for proc in t.procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate(timeout=WAIT_S)
-    for line in t.lines():
-        if line[0] in ("start", "child") and alive(int(line[1])):
-            os.kill(int(line[1]), signal.SIGKILL)
+    with fresh_trial(promotable, tmp_path) as t:
+        yield t
 
 
 def wait_gone(pid: int) -> bool:
