@@ -1,113 +1,192 @@
-"""How good are the load gate's comparison verdicts? A/A false-FAIL rate and A/B detection rate.
+"""How good are the load gate's A/B verdicts? Repeated `release load ab` runs at the gate's default settings.
 
-(a) A/A: two identical sandboxes, `release load ab` repeated: how often does it wrongly FAIL (target <= 5 %)?
-(b) A/B: the candidate sandbox gets `--latency event.search=+N`, N chosen as 25 % of the baseline's measured
-    search median: how often does it FAIL naming event.search (target >= 95 %)?
+Series (each --repeats times, the same two sandboxes per series, a new seed per repeat):
+  aa        two identical sandboxes: FAIL rate (target <= 2 %), INCONCLUSIVE rate (<= 5 %), and how often the
+            95 % intervals of the deciding procedures' median and p95 ratios contain 1.0 (about 95 %)
+  search    candidate `--slowdown event.search=1.20`: FAIL naming event.search (>= 95 %)
+  register  candidate `--slowdown event.actions.register.request=1.20`: FAIL naming it (>= 95 %)
+  tail      candidate `--tail event.search=0.05:+50`: FAIL naming event.search on its tail (>= 95 %)
+  fixed     as aa and search, with early stopping off (--looks 1), to set the time to a verdict beside it
 
-    python benchmarks/verdict_quality.py --repeats 20 --duration 30
+The defaults are the gate's (release/config_models.py BaselineTable, [gates.X] users and duration): 20 users,
+60 s, a 10 % median budget, a 25 % p95 budget, 95 % confidence, 4 looks, 3 s windows (duration / 20), 2 legs, at
+least 30 samples.
+
+    python benchmarks/verdict_quality.py --repeats 20 --duration 60
+    python benchmarks/verdict_quality.py --repeats 3 --duration 20 --series aa,tail   # a quick check
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from crvs_client.deployment import write_profile
-from load.compare import Policy
+from load.compare import DEFAULT_DECIDE, Policy, with_doubt
 from load.errors import LoadInputError
-from load.results import compare_runs
-from load.runner import RunOptions, run_ab, run_load
+from load.runner import RunOptions, auto_window, run_ab_sequential
 from sandbox.process import SandboxProcess
 
+SERIES: dict[str, tuple[list[str], str | None, str | None]] = {
+    # name: (candidate sandbox flags, the procedure that must FAIL, the statistic it must FAIL on)
+    "aa": ([], None, None),
+    "search": (["--slowdown", "event.search=1.20"], "event.search", None),
+    "register": (["--slowdown", "event.actions.register.request=1.20"], "event.actions.register.request", None),
+    "tail": (["--tail", "event.search=0.05:+50"], "event.search", "tail"),
+}
+FIXED = ("aa", "search")
 
-def profile(sandbox: SandboxProcess, work: Path, name: str) -> dict:
+
+def profile(sandbox: SandboxProcess, work: Path, name: str) -> dict[str, Any]:
     """RunOptions for a sandbox: its profile file and the secrets the profile names."""
     return {"target_file": write_profile(sandbox.profile(name), work / f"{name}.json"), "env": sandbox.profile_env()}
 
 
-def ab_once(base: dict, cand: dict, out: Path, args: argparse.Namespace, seed: int) -> tuple[str, dict]:
-    """One A/B run and its comparison verdict (ERROR when a run could not complete)."""
-    opts = {"users": args.users, "spawn_rate": args.users, "duration_s": args.duration, "seed": seed}
-    base, cand = run_ab(RunOptions(out=out / "baseline", **base, **opts),
-                        RunOptions(out=out / "candidate", **cand, **opts))
-    if "ERROR" in (base["verdict"], cand["verdict"]):
-        return "ERROR", {"errors": base["errors"] + cand["errors"]}
+def policy(args: argparse.Namespace, looks: int) -> Policy:
+    """The comparison policy at the gate's defaults (overridable from the command line)."""
+    tail = Policy.tail_default(args.max_slowdown) if args.max_tail_slowdown is None else args.max_tail_slowdown
+    return Policy(max_slowdown=args.max_slowdown, max_tail_slowdown=tail, confidence=args.confidence,
+                  min_samples=args.min_samples, decide=DEFAULT_DECIDE, window_s=args.window or auto_window(args.duration),
+                  looks=looks)
+
+
+def ab_once(base: dict, cand: dict, out: Path, args: argparse.Namespace, seed: int, looks: int) -> dict[str, Any]:
+    """One A/B run: its verdict, what failed on which statistic, the intervals, and when it stopped."""
+    opts = {"users": args.users, "spawn_rate": float(args.users), "duration_s": args.duration, "seed": seed}
+    started = time.monotonic()
     try:
-        comparison = compare_runs(out / "baseline", out / "candidate",
-                                  Policy(args.max_slowdown, args.confidence, args.min_samples))
+        result = run_ab_sequential(RunOptions(out=out / "baseline", **base, **opts),
+                                   RunOptions(out=out / "candidate", **cand, **opts), policy(args, looks),
+                                   legs=args.legs)
     except LoadInputError as exc:
-        return "ERROR", {"errors": [str(exc)]}
-    search = comparison.procedures.get("event.search")
-    return comparison.verdict, {"failed": comparison.failed, "reason": comparison.reason,
-                                "search_ratio": search.ratio if search else None,
-                                "search_ci": [search.ci_low, search.ci_high] if search else None,
-                                "base_search_p50": base["procedures"].get("event.search", {}).get("p50_ms"),
-                                "cand_search_p50": cand["procedures"].get("event.search", {}).get("p50_ms")}
+        return {"verdict": "ERROR", "errors": [str(exc)]}
+    docs = {"baseline": result.baseline, "candidate": result.candidate}
+    errors = [f"{k}: {e}" for k, d in docs.items() if d["verdict"] == "ERROR" for e in d["errors"][:2]]
+    if errors:
+        return {"verdict": "ERROR", "errors": errors}
+    doubts = [f"{k}: {r}" for k, d in docs.items() if d["verdict"] == "INCONCLUSIVE"
+              for r in d.get("inconclusive") or ["INCONCLUSIVE"]]
+    comparison = with_doubt(result.comparison, doubts)
+    seq = comparison.sequential or {}
+    intervals = {n: {k: [s.get("ci_low"), s.get("ci_high"), s.get("ratio")] for k, s in p.statistics.items()}
+                 for n, p in comparison.procedures.items() if p.decides}
+    return {"verdict": comparison.verdict, "reason": comparison.reason,
+            "failed": {n: list(p.failed_on) for n, p in comparison.procedures.items() if n in comparison.failed},
+            "inconclusive": {n: p.reason for n, p in comparison.procedures.items()
+                             if p.decides and p.verdict == "INCONCLUSIVE"},
+            "intervals": intervals, "stopped_at_s": seq.get("stopped_at_s"), "stopped_early": seq.get("stopped_early"),
+            "wall_s": round(time.monotonic() - started, 1)}
 
 
-def series(label: str, base: dict, cand: dict, work: Path, args: argparse.Namespace) -> list[dict]:
+def run_series(name: str, args: argparse.Namespace, work: Path, looks: int) -> list[dict[str, Any]]:
+    """--repeats A/B runs of one series against one pair of sandboxes."""
+    flags, _, _ = SERIES[name]
+    label = name if looks > 1 else f"{name}-fixed"
     rows = []
-    for i in range(args.repeats):
-        verdict, detail = ab_once(base, cand, work / f"{label}-{i}", args, seed=i + 1)
-        rows.append({"verdict": verdict, **detail})
-        print(f"{label} {i + 1}/{args.repeats}: {verdict} {json.dumps(detail)}", flush=True)
+    with SandboxProcess() as a, SandboxProcess(extra_args=flags) as b:
+        base, cand = profile(a, work, f"{label}-a"), profile(b, work, f"{label}-b")
+        for i in range(args.repeats):
+            row = ab_once(base, cand, work / f"{label}-{i}", args, seed=i + 1, looks=looks)
+            rows.append(row)
+            brief = {k: row.get(k) for k in ("failed", "stopped_at_s", "wall_s", "errors") if row.get(k)}
+            print(f"{label} {i + 1}/{args.repeats}: {row['verdict']} {json.dumps(brief)}", flush=True)
     return rows
+
+
+def coverage(rows: list[dict[str, Any]]) -> dict[str, float | None]:
+    """Share of the deciding procedures' 95 % intervals (median, tail) that contain 1.0."""
+    out: dict[str, float | None] = {}
+    for key in ("median", "tail"):
+        hits = [lo <= 1.0 <= hi for r in rows for stats in (r.get("intervals") or {}).values()
+                for lo, hi, _ in [stats.get(key) or [None, None, None]] if lo is not None and hi is not None]
+        out[key] = round(sum(hits) / len(hits), 3) if hits else None
+    return out
+
+
+def summarise(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Verdict counts, the detection rate (FAIL naming the right procedure and statistic) and times."""
+    _, proc, stat = SERIES[name.removesuffix("-fixed")]
+    counts = Counter(r["verdict"] for r in rows)
+    n = len(rows) or 1
+    out: dict[str, Any] = {"runs": len(rows), "verdicts": dict(counts), "fail_rate": counts["FAIL"] / n,
+                           "inconclusive_rate": counts["INCONCLUSIVE"] / n, "error_rate": counts["ERROR"] / n}
+    if proc is not None:
+        named = [r for r in rows if r["verdict"] == "FAIL" and proc in (r.get("failed") or {})
+                 and (stat is None or stat in r["failed"][proc])]
+        out["detected"] = len(named) / n
+    else:
+        out["coverage_of_1"] = coverage(rows)
+    stops = [r["stopped_at_s"] for r in rows if r.get("stopped_at_s") is not None]
+    walls = [r["wall_s"] for r in rows if r.get("wall_s") is not None]
+    out["median_verdict_at_s"] = statistics.median(stops) if stops else None
+    out["median_wall_s"] = statistics.median(walls) if walls else None
+    out["stopped_early"] = sum(1 for r in rows if r.get("stopped_early")) / n
+    return out
+
+
+def print_table(summary: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
+    """The figures side by side, as docs/performance.md records them."""
+    pol = policy(args, args.looks)
+    print(f"\n{args.repeats} repeats, {args.users} users, {args.duration:g} s, budgets median "
+          f"{pol.max_slowdown:.0%} / p95 {pol.max_tail_slowdown:.0%}, {pol.window_s:g} s windows, {args.legs} legs, "
+          f"{pol.looks} looks")
+    print(f"{'series':<16}{'PASS':>6}{'FAIL':>6}{'INCONC':>8}{'ERROR':>7}{'detected':>10}{'cover med/p95':>15}"
+          f"{'verdict at s':>14}{'wall s':>8}")
+    for name, s in summary.items():
+        v = s["verdicts"]
+        cover = s.get("coverage_of_1")
+        cover_txt = f"{cover['median']}/{cover['tail']}" if cover else "-"
+        detected = f"{s['detected']:.0%}" if "detected" in s else "-"
+        print(f"{name:<16}{v.get('PASS', 0):>6}{v.get('FAIL', 0):>6}{v.get('INCONCLUSIVE', 0):>8}{v.get('ERROR', 0):>7}"
+              f"{detected:>10}{cover_txt:>15}{s['median_verdict_at_s'] or '-':>14}{s['median_wall_s'] or '-':>8}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--duration", type=float, default=30.0)
+    parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--series", default="aa,search,register,tail,fixed",
+                        help="Comma list of aa, search, register, tail, fixed.")
     parser.add_argument("--max-slowdown", type=float, default=0.10)
+    parser.add_argument("--max-tail-slowdown", type=float, default=None, help="Default 0.25 (or --max-slowdown).")
     parser.add_argument("--confidence", type=float, default=0.95)
-    parser.add_argument("--min-samples", type=int, default=200)
-    parser.add_argument("--slowdown", type=float, default=0.25, help="Median slowdown injected in (b).")
+    parser.add_argument("--min-samples", type=int, default=30)
+    parser.add_argument("--looks", type=int, default=4)
+    parser.add_argument("--window", type=float, default=None, help="Default: duration / 20, 1 to 5 s.")
+    parser.add_argument("--legs", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None, help="Keep run directories and results.json here.")
     args = parser.parse_args()
+    chosen = [s.strip() for s in args.series.split(",") if s.strip()]
+    unknown = [s for s in chosen if s not in (*SERIES, "fixed")]
+    if unknown or args.repeats < 1 or args.duration <= 0:
+        print(f"error: unknown series {unknown} (or --repeats/--duration not positive)", file=sys.stderr)
+        return 2
     work = args.out or Path(tempfile.mkdtemp(prefix="verdict-quality-"))
     work.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    with SandboxProcess() as a, SandboxProcess() as b:
-        aa = series("A/A", profile(a, work, "aa-a"), profile(b, work, "aa-b"), work, args)
-    # Calibrate on a fresh sandbox, as the A/B baseline will be: search time grows with the database.
-    with SandboxProcess() as a:
-        base = profile(a, work, "ab-a")
-        calibration = run_load(RunOptions(out=work / "calibration", **base, users=args.users,
-                                          spawn_rate=args.users, duration_s=args.duration, seed=0))
-        median = calibration["procedures"].get("event.search", {}).get("p50_ms")
-        if not median:
-            print("error: the calibration run measured no search median", file=sys.stderr)
-            return 2
-        added = round(median * args.slowdown, 1)
-        print(f"baseline event.search median {median} ms: candidate gets --latency event.search=+{added}",
-              flush=True)
-        with SandboxProcess(latency={"event.search": added}) as b:
-            ab = series("A/B", base, profile(b, work, "ab-b"), work, args)
-    counts_aa, counts_ab = Counter(r["verdict"] for r in aa), Counter(r["verdict"] for r in ab)
-    detected = sum(1 for r in ab if r["verdict"] == "FAIL" and "event.search" in r.get("failed", []))
-    false_fail = counts_aa["FAIL"] / len(aa)
-    detection = detected / len(ab)
-    ratios = sorted(r["cand_search_p50"] / r["base_search_p50"] for r in ab
-                    if r.get("cand_search_p50") and r.get("base_search_p50"))
-    result = {"observed_search_median_ratio": ratios[len(ratios) // 2] if ratios else None,
-              "repeats": args.repeats, "duration_s": args.duration, "users": args.users,
-              "max_slowdown": args.max_slowdown, "confidence": args.confidence, "min_samples": args.min_samples,
-              "baseline_search_median_ms": median, "added_search_latency_ms": added,
-              "aa_verdicts": dict(counts_aa), "ab_verdicts": dict(counts_ab),
-              "false_fail_rate": false_fail, "detection_rate": detection,
-              "elapsed_s": round(time.monotonic() - started)}
-    (work / "results.json").write_text(json.dumps({"summary": result, "aa": aa, "ab": ab}, indent=2))
-    print(json.dumps(result, indent=2))
-    print(f"A/A false-FAIL rate: {false_fail:.0%} ({counts_aa['FAIL']}/{len(aa)}; target <= 5%)")
-    print(f"A/B detection rate: {detection:.0%} ({detected}/{len(ab)}; target >= 95%)")
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for name in chosen:
+        if name == "fixed":
+            for base in FIXED:
+                rows[f"{base}-fixed"] = run_series(base, args, work, looks=1)
+        else:
+            rows[name] = run_series(name, args, work, looks=args.looks)
+    summary = {name: summarise(name, r) for name, r in rows.items()}
+    doc = {"settings": vars(args) | {"out": str(work)}, "summary": summary, "runs": rows,
+           "elapsed_s": round(time.monotonic() - started)}
+    (work / "results.json").write_text(json.dumps(doc, indent=2, default=str))
+    print_table(summary, args)
+    print(f"results: {work / 'results.json'} ({doc['elapsed_s']} s)")
     return 0
 
 

@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import random
+import socket
 import threading
 import time
 from collections import Counter
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import gevent
+import gevent.event
 from locust import FastHttpUser, LoadTestShape, between, constant, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
@@ -60,7 +62,7 @@ def _write_json(path: Path, doc: Any) -> None:
 HISTOGRAMS: dict[str, Histogram] = {}
 FAILURES: Counter[str] = Counter()
 RUN: dict[str, Any] = {"started_at": None, "finished_at": None, "aborted": False, "abort_reasons": [],
-                       "max_requests_reached": False}
+                       "max_requests_reached": False, "errors": []}
 
 
 CAPTURE = ENV.get("CRVS_LOAD_CAPTURE", "1") != "0"  # 0 only for benchmarks/load_overhead.py's bare run
@@ -70,11 +72,77 @@ def _record(name: str, response_time: float, exception: BaseException | None = N
     if exception is not None:
         FAILURES[name] += 1
     else:
-        HISTOGRAMS.setdefault(name, Histogram()).add(response_time)
+        hist = HISTOGRAMS.get(name)
+        if hist is None:  # not setdefault: that builds a Histogram on every request
+            hist = HISTOGRAMS[name] = Histogram()
+        hist.add(response_time)
+        if WINDOW_S > 0:
+            _window_add(name, response_time)
 
 
 if CAPTURE:
     events.request.add_listener(_record)
+
+
+# -- per-window histograms for A/B runs (load/compare.py pairs the two sides' windows) -------------
+# Windows are cut on the wall clock (epoch // WINDOW_S), so two generator processes on one host agree on them.
+WINDOW_S = float(ENV.get("CRVS_LOAD_WINDOW_S", "5") or 0)
+WINDOWS: dict[int, dict[str, Histogram]] = {}
+SPAN = {"first_ts": 0.0, "last_ts": 0.0}  # this process's first and last recorded response (epoch seconds)
+
+
+def _window_add(name: str, response_time: float) -> None:
+    now = time.time()
+    by_name = WINDOWS.get(int(now // WINDOW_S))
+    if by_name is None:
+        by_name = WINDOWS[int(now // WINDOW_S)] = {}
+    hist = by_name.get(name)
+    if hist is None:
+        hist = by_name[name] = Histogram()
+    hist.add(response_time)
+    SPAN["first_ts"] = SPAN["first_ts"] or now
+    SPAN["last_ts"] = now
+
+
+def _write_windows(final: bool = False) -> None:
+    """OUT/parts/windows-<pid>.json: every closed window (all of them when `final`), read at each A/B look."""
+    if OUT is None or WINDOW_S <= 0:
+        return
+    current = int(time.time() // WINDOW_S)
+    _write_json(OUT / "parts" / f"windows-{os.getpid()}.json", {
+        "schema": "crvs-release/load-windows/1", "window_s": WINDOW_S, **SPAN, "final": final,
+        "windows": {str(k): {n: h.to_json() for n, h in v.items()} for k, v in list(WINDOWS.items())
+                    if final or k < current}})
+
+
+STOP_REQUEST = "stop-requested"  # an A/B run that has decided asks its local runners to quit (load/runner.py)
+
+
+def _window_writer(environment: Any) -> None:
+    written = -1
+    while True:
+        gevent.sleep(0.5)
+        current = int(time.time() // WINDOW_S)
+        if current != written:
+            written = current
+            with contextlib.suppress(OSError):
+                _write_windows()
+        if OUT is not None and _role(environment) == "local" and (OUT / "parts" / STOP_REQUEST).exists():
+            environment.runner.quit()  # as the request cap does: the results are written as at the end
+            return
+
+
+@events.test_start.add_listener
+def _start_window_writer(environment: Any, **_: Any) -> None:
+    if OUT is not None and WINDOW_S > 0 and _role(environment) != "master":
+        gevent.spawn(_window_writer, environment)
+
+
+@events.quitting.add_listener
+def _write_final_windows(environment: Any, **_: Any) -> None:
+    if environment.runner is not None and _role(environment) != "master":
+        with contextlib.suppress(OSError):
+            _write_windows(final=True)
 
 
 def _role(environment: Any) -> str:
@@ -86,22 +154,255 @@ def _role(environment: Any) -> str:
     return "local"
 
 
+def _scenario() -> dict[str, str]:
+    """What a worker must share with its master for their users to be the same scenario."""
+    return {k: ENV.get(f"CRVS_LOAD_{k.upper()}", "") for k in ("weights", "wait", "seed")}
+
+
+# -- generator health: is this process measuring the target, or its own queue? -------------------
+LAG_INTERVAL_S = 0.05
+
+
+def _scheduled_s() -> float | None:
+    """Seconds this process's main thread (the gevent loop) was on a CPU or waiting in a run queue (Linux)."""
+    try:
+        on_cpu, queued = Path("/proc/self/schedstat").read_text(encoding="ascii").split()[:2]
+    except (OSError, ValueError):
+        return None
+    return (int(on_cpu) + int(queued)) / 1e9
+
+
+class GeneratorProbe:
+    """Each second: this process's CPU share of a core and its demand (on a CPU or runnable and waiting for one);
+    every 50 ms: how late the gevent loop wakes a timer.
+
+    A generator that is runnable all the time answers its users' responses late, because it is busy (CPU-bound)
+    or because other processes hold the CPU (starved): either way its latencies then measure the generator, not
+    the target. Locust only logs a warning above 90 % CPU; the runner turns these samples into an INCONCLUSIVE
+    verdict naming the process. Sampling starts once the users are spawned (their logins are not the run).
+    """
+
+    def __init__(self) -> None:
+        self.cpu: list[float] = []
+        self.demand: list[float] = []
+        self.lag = Histogram()
+        self._greenlet: Any = None
+
+    def start(self) -> None:
+        """Start sampling (once; a restarted test keeps adding samples)."""
+        if self._greenlet is None:
+            self._greenlet = gevent.spawn(self._sample)
+
+    def stop(self) -> None:
+        """Stop sampling."""
+        if self._greenlet is not None:
+            self._greenlet.kill(block=False)
+            self._greenlet = None
+
+    def _sample(self) -> None:
+        wall, cpu, scheduled = time.perf_counter(), time.process_time(), _scheduled_s()
+        while True:
+            before = time.perf_counter()
+            gevent.sleep(LAG_INTERVAL_S)
+            now = time.perf_counter()
+            self.lag.add(max(now - before - LAG_INTERVAL_S, 0.0) * 1000.0)
+            if now - wall >= 1.0:
+                used, sched = time.process_time(), _scheduled_s()
+                self.cpu.append(round((used - cpu) / (now - wall), 3))
+                busy = (sched - scheduled) if sched is not None and scheduled is not None else used - cpu
+                self.demand.append(round(busy / (now - wall), 3))
+                wall, cpu, scheduled = now, used, sched
+
+    def to_json(self, role: str, index: int) -> dict[str, Any]:
+        """`{"role", "index", "pid", "host", "cpu", "demand", "lag_ms"}`: fractions of a core per second, and
+        the loop-lag histogram."""
+        return {"role": role, "index": index, "pid": os.getpid(), "host": socket.gethostname(),
+                "cpu": list(self.cpu), "demand": list(self.demand), "lag_ms": self.lag.to_json()}
+
+
+PROBE = GeneratorProbe()
+BURN_MS = float(ENV.get("CRVS_LOAD_TEST_BURN_MS", "0") or 0)  # tests only: CPU work per response, to starve
+
+
+def _burn(**_: Any) -> None:
+    until = time.process_time() + BURN_MS / 1000.0
+    while time.process_time() < until:
+        pass
+
+
+if BURN_MS > 0:
+    events.request.add_listener(_burn)
+
+
+def _own_part(role: str, index: int) -> dict[str, Any]:
+    """This process's histograms, failures, generator health and own request count (the requests its transport
+    completed, counted apart from the histograms), as a part to merge."""
+    from load.transport import LocustTransport
+
+    return {"role": role, "index": index, "pid": os.getpid(), "host": socket.gethostname(), "scenario": _scenario(),
+            "procedures": {n: h.to_json() for n, h in HISTOGRAMS.items()}, "failures": dict(FAILURES),
+            "requests": LocustTransport.completed, "generators": [PROBE.to_json(role, index)]}
+
+
+# -- distributed mode: workers send their parts to the master over Locust's own message channel ----
+HELLO, FLUSH, PART = "crvs_hello", "crvs_flush", "crvs_part"
+FLUSH_GRACE_S = 15.0  # past --stop-timeout, how long the master waits for every worker's part
+
+
+class _Collector:
+    """The master's view of its workers: who joined (pid, host), whose part arrived, who dropped out."""
+
+    def __init__(self) -> None:
+        self.joined: dict[int, dict[str, Any]] = {}
+        self.parts: dict[int, dict[str, Any]] = {}
+        self.lost: set[int] = set()
+        self.flushed = gevent.event.Event()
+        self.flushing = False
+
+    def name(self, index: int) -> str:
+        """`worker 2 (pid 123 on host-a)`, as far as the worker told us."""
+        info = self.joined.get(index, {})
+        where = f" (pid {info.get('pid')} on {info.get('host')})" if info else ""
+        return f"worker {index}{where}"
+
+    def on_hello(self, environment: Any, msg: Any, **_: Any) -> None:
+        index = environment.runner.get_worker_index(msg.node_id)
+        data = dict(msg.data or {})
+        self.joined[index] = {"client_id": msg.node_id, "pid": data.get("pid"), "host": data.get("host")}
+        if data.get("scenario") != _scenario():
+            _fail(environment, f"{self.name(index)} runs another scenario ({data.get('scenario')}; the master "
+                               f"runs {_scenario()}): start it with the master's --weights, --wait and --seed")
+
+    def on_part(self, environment: Any, msg: Any, **_: Any) -> None:
+        index = environment.runner.get_worker_index(msg.node_id)
+        part = dict(msg.data or {})
+        try:
+            merged = {str(n): Histogram.from_json(h) for n, h in (part.get("procedures") or {}).items()}
+            failures = {str(k): int(v) for k, v in (part.get("failures") or {}).items()}
+        except (AttributeError, TypeError, ValueError) as exc:
+            _fail(environment, f"{self.name(index)} sent unreadable results: {exc}")
+            return
+        for name, h in merged.items():
+            HISTOGRAMS.setdefault(name, Histogram()).merge(h)
+        FAILURES.update(failures)
+        self.parts[index] = part
+        self._check_complete()
+
+    def _check_complete(self) -> None:
+        if self.flushing and set(self.parts) | self.lost >= set(self.joined):
+            self.flushed.set()
+
+    def dropped(self, runner: Any) -> list[int]:
+        """Workers that joined and are no longer connected and healthy (killed, lost, or quit early)."""
+        alive = {runner.get_worker_index(c.id) for c in runner.clients.values() if c.state != "missing"}
+        return sorted(i for i in self.joined if i not in alive and i not in self.parts)
+
+    def note_dropped(self, environment: Any, when: str) -> None:
+        """Record each worker that dropped out, once (the run is then ERROR and stops)."""
+        for index in self.dropped(environment.runner):
+            if index not in self.lost:
+                self.lost.add(index)
+                _fail(environment, f"{self.name(index)} dropped out of the run {when} (killed, or no heartbeat): "
+                                   "its requests are lost")
+        self._check_complete()
+
+    def flush(self, environment: Any) -> None:
+        """Ask every worker to stop its users and send its part; wait for all of them (bounded)."""
+        timeout = (environment.stop_timeout or 0) + FLUSH_GRACE_S
+        if self.flushing:
+            self.flushed.wait(timeout=timeout)
+            return
+        self.flushing = True
+        runner = environment.runner
+        for c in runner.clients.values():  # a worker that never said hello still owes its part
+            self.joined.setdefault(runner.get_worker_index(c.id), {})
+        self.note_dropped(environment, "at the end of the run")
+        runner.send_message(FLUSH)
+        self._check_complete()
+        deadline = time.monotonic() + timeout
+        while not self.flushed.wait(timeout=1.0) and time.monotonic() < deadline:
+            self.note_dropped(environment, "as the run stopped")
+        for index in sorted(set(self.joined) - set(self.parts) - self.lost):
+            _fail(environment, f"{self.name(index)} sent no results before the end of the run")
+        self.flushed.set()
+
+    def workers(self) -> list[dict[str, Any]]:
+        """One row per worker: index, pid, host and the requests it counted itself."""
+        return [{"index": i, "pid": p.get("pid"), "host": p.get("host"), "requests": p.get("requests")}
+                for i, p in sorted(self.parts.items())]
+
+
+COLLECTOR = _Collector()
+
+
+def _fail(environment: Any, reason: str) -> None:
+    """Record a run error (the verdict becomes ERROR); the first one also stops the run."""
+    if reason in RUN["errors"]:
+        return
+    RUN["errors"].append(reason)
+    runner = environment.runner
+    if len(RUN["errors"]) == 1 and runner is not None and not COLLECTOR.flushing:
+        gevent.spawn(runner.quit)
+
+
+def _worker_flush(environment: Any, **_: Any) -> None:
+    """Stop this worker's users, then send its part to the master (and keep its own count on disk)."""
+    runner = environment.runner
+    runner.stop()
+    PROBE.stop()
+    part = _own_part("worker", runner.worker_index)
+    runner.send_message(PART, part)
+    if OUT is not None:
+        _write_json(OUT / "parts" / f"worker-{runner.worker_index}-{os.getpid()}.json",
+                    {k: part[k] for k in ("role", "index", "pid", "host", "requests")})
+
+
+@events.init.add_listener
+def _on_init(environment: Any, **_: Any) -> None:
+    runner = environment.runner
+    role = _role(environment)
+    if role == "master":
+        runner.register_message(HELLO, COLLECTOR.on_hello)
+        runner.register_message(PART, COLLECTOR.on_part)
+    elif role == "worker":
+        runner.register_message(FLUSH, _worker_flush, concurrent=True)
+        runner.send_message(HELLO, {"pid": os.getpid(), "host": socket.gethostname(), "scenario": _scenario()})
+
+
+@events.test_stopping.add_listener
+def _on_test_stopping(environment: Any, **_: Any) -> None:
+    # The run ends when its users are told to stop (as Locust's own req/s, which ends at the last request):
+    # stopping them, and collecting the workers' parts, is not the run.
+    role = _role(environment)
+    if role != "worker":
+        RUN["finished_at"] = RUN["finished_at"] or _now()
+    if role == "master":
+        COLLECTOR.flush(environment)
+
+
 @events.quitting.add_listener
 def _write_part(environment: Any, **_: Any) -> None:
     if OUT is None or environment.runner is None:
         return
     role = _role(environment)
     parts = OUT / "parts"
-    if role in ("worker", "local"):
-        _write_json(parts / f"hist-{role}-{os.getpid()}.json", {
-            "role": role, "procedures": {n: h.to_json() for n, h in HISTOGRAMS.items()},
-            "failures": dict(FAILURES)})
+    if role == "local":
+        PROBE.stop()
+        _write_json(parts / f"hist-local-{os.getpid()}.json", _own_part("local", 0))
+    if role == "master":
+        PROBE.stop()
+        part = _own_part("master", -1)
+        part["generators"] += [g for p in COLLECTOR.parts.values() for g in p.get("generators", [])]
+        part["workers"] = COLLECTOR.workers()
+        part["requests"] = sum(int(p.get("requests") or 0) for p in COLLECTOR.parts.values())
+        part["errors"] = list(RUN["errors"])
+        _write_json(parts / f"hist-master-{os.getpid()}.json", part)
     if role in ("master", "local"):
         RUN["finished_at"] = RUN["finished_at"] or _now()
         _write_json(parts / "run.json", RUN)
 
 
-# -- the monitor: progress, request cap, SLO abort (master or local runner only) ------------------
+# -- the monitor: progress, request cap, SLO abort, lost workers (master or local runner only) ----
 def _live_procedures(environment: Any) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for (name, _method), entry in environment.runner.stats.entries.items():
@@ -123,7 +424,7 @@ def _monitor(environment: Any) -> None:
     while True:
         gevent.sleep(1.0)
         runner = environment.runner
-        if runner is None or runner.state in ("stopped", "quitting"):
+        if runner is None or runner.state in ("stopping", "stopped", "quitting"):
             return
         total = runner.stats.total
         if OUT is not None:
@@ -132,6 +433,8 @@ def _monitor(environment: Any) -> None:
                 "requests": total.num_requests, "failures": total.num_failures,
                 "rps": round(float(total.current_rps or 0), 1),
                 "p95_ms": float(total.get_current_response_time_percentile(0.95) or 0)})
+        if isinstance(runner, MasterRunner):
+            COLLECTOR.note_dropped(environment, f"at {time.monotonic() - started:.0f}s")
         if MAX_REQUESTS and total.num_requests >= MAX_REQUESTS:
             RUN["max_requests_reached"] = True
             runner.quit()
@@ -142,6 +445,11 @@ def _monitor(environment: Any) -> None:
                 RUN["aborted"], RUN["abort_reasons"] = True, reasons
                 runner.quit()
                 return
+
+
+@events.spawning_complete.add_listener
+def _on_spawned(**_: Any) -> None:
+    PROBE.start()
 
 
 @events.test_start.add_listener
@@ -155,7 +463,7 @@ def _on_test_start(environment: Any, **_: Any) -> None:
 @events.test_stop.add_listener
 def _on_test_stop(environment: Any, **_: Any) -> None:
     if _role(environment) != "worker":
-        RUN["finished_at"] = _now()
+        RUN["finished_at"] = RUN["finished_at"] or _now()
 
 
 # -- shared per-process state: the deployment, its tokens and locations, and one pool of records --

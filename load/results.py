@@ -13,6 +13,7 @@ from load.histogram import Histogram, read_histograms_document
 from load.stats import SCHEMA as STATS_SCHEMA
 
 # Scenario keys that must be equal for two runs to be compared (the seed may differ).
+RUN_VERDICTS = ("PASSED", "FAILED", "ERROR", "INCONCLUSIVE")
 SCENARIO_KEYS = ("name", "users", "spawn_rate", "duration_s", "shape", "weights", "wait_s")
 
 
@@ -35,11 +36,12 @@ def read_run(directory: str | Path) -> tuple[dict[str, Any], dict[str, Histogram
     stats = _read_json(d / "stats.json")
     if not isinstance(stats, dict) or stats.get("schema") != STATS_SCHEMA:
         raise LoadInputError(f"{d / 'stats.json'}: not a {STATS_SCHEMA} document")
-    if not isinstance(stats.get("scenario"), dict) or stats.get("verdict") not in ("PASSED", "FAILED", "ERROR"):
+    if not isinstance(stats.get("scenario"), dict) or stats.get("verdict") not in RUN_VERDICTS:
         raise LoadInputError(f"{d / 'stats.json'}: scenario or verdict missing")
-    if stats["verdict"] == "ERROR":
-        first = (stats.get("errors") or ["no reason recorded"])[0]
-        raise LoadInputError(f"{d}: the run's verdict is ERROR ({first}); it cannot be compared")
+    if stats["verdict"] in ("ERROR", "INCONCLUSIVE"):  # a starved generator's latencies measure the generator
+        reasons = stats.get("errors") if stats["verdict"] == "ERROR" else stats.get("inconclusive")
+        first = (reasons or ["no reason recorded"])[0]
+        raise LoadInputError(f"{d}: the run's verdict is {stats['verdict']} ({first}); it cannot be compared")
     try:
         histograms = read_histograms_document(_read_json(d / "histograms.json"))
     except ValueError as exc:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json as jsonlib
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 from crvs_client import Response
@@ -41,6 +41,10 @@ def wire_problem(path: str, status: int, text: str | None) -> str | None:
 class LocustTransport:
     """Sends each request through `FastHttpUser.client` with `name=procedure` and `catch_response=True`."""
 
+    # Requests this process sent and Locust recorded, counted here rather than in the request hook: a worker's
+    # own count, against which the master's merged histograms are checked (docs/load-distributed.md).
+    completed: ClassVar[int] = 0
+
     def __init__(self, session: Any, base_url: str) -> None:
         self.session = session
         self.base_url = base_url.rstrip("/")
@@ -68,6 +72,7 @@ class LocustTransport:
                 resp.failure(problem)
             else:
                 resp.success()
+        LocustTransport.completed += 1
         if status == 0:
             raise TargetUnreachable(name, None, f"{self.base_url} did not answer")
         return Response(status, text or "", headers)

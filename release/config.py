@@ -15,6 +15,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -46,6 +47,7 @@ from release.config_models import (
     command_placeholders,
     is_uuid,
     validate_document,
+    window_bounds,
 )
 from release.config_models import hint as _hint
 from release.config_models import key_path as _key
@@ -54,9 +56,9 @@ from release.errors import ConfigError, UsageError
 __all__ = [
     "AUTOMATED_KINDS", "CONFIG_NAME", "DEPLOY_PLACEHOLDERS", "GATE_KINDS", "LOCATION_KEYS", "MANUAL_DEPLOY",
     "REPORT_PLACEHOLDERS", "ROLE_KEYS", "SECRET_KEYS", "SLO_LIMITS", "SUITE_ROLES", "Config", "Criterion",
-    "GateConfig", "IdentitySpec", "ReleaseSettings", "ReportSettings", "SignatureSettings", "Target", "UserAccount",
-    "Variable", "command_placeholders", "default_config_text", "find_config", "is_uuid", "load_config",
-    "parse_config", "write_default_config",
+    "EmergencySettings", "FreezeWindow", "GateConfig", "IdentitySpec", "ReleaseSettings", "ReportSettings",
+    "SignatureSettings", "Target", "UserAccount", "Variable", "WatchSettings", "command_placeholders",
+    "default_config_text", "find_config", "is_uuid", "load_config", "parse_config", "write_default_config",
 ]
 _DEFAULT_REPORT = DEFAULT_REPORT
 
@@ -343,6 +345,88 @@ class SignatureSettings:
 
 
 @dataclass(frozen=True)
+class Webhook:
+    """One [[notify.webhook]]: where events go, the env vars of its URL or key, and which events."""
+
+    name: str
+    url: str | None
+    url_env: str | None
+    secret_env: str
+    events: tuple[str, ...]
+    format: str = "json"
+    timeout_s: float = 5.0
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """The [notify] table: webhooks, and the bounded retry of a failing receiver (docs/notifications.md)."""
+
+    webhooks: tuple[Webhook, ...] = ()
+    max_attempts: int = 6
+    backoff_s: float = 2.0
+    max_backoff_s: float = 300.0
+
+
+def _notify(table: Any) -> NotifySettings:
+    hooks = tuple(Webhook(w.name or f"webhook-{i}", w.url, w.url_env, w.secret_env, tuple(w.events), w.format,
+                          w.timeout_s) for i, w in enumerate(table.webhook, start=1))
+    names = [h.name for h in hooks]
+    duplicate = next((n for n in names if names.count(n) > 1), None)
+    if duplicate is not None:
+        raise ConfigError(CONFIG_NAME, "notify.webhook", f"expected distinct webhook names ({duplicate!r} twice)")
+    return NotifySettings(hooks, table.max_attempts, table.backoff_s, table.max_backoff_s)
+
+
+@dataclass(frozen=True)
+class FreezeWindow:
+    """One [[freeze]] window: promote refuses from `start` (inclusive) to `end` (exclusive), both aware datetimes."""
+
+    name: str | None
+    reason: str
+    start: datetime
+    end: datetime
+    timezone: str
+
+    @property
+    def label(self) -> str:
+        """How messages name the window: its name and reason, or its reason."""
+        return f"{self.name} ({self.reason})" if self.name else self.reason
+
+
+@dataclass(frozen=True)
+class EmergencySettings:
+    """The [emergency] table: the role (and quorum) that authorises an emergency promotion, and who reviews it."""
+
+    role: str
+    quorum: int = 1
+    review_role: str | None = None
+
+    @property
+    def reviewers(self) -> str:
+        """The role whose members record the follow-up review."""
+        return self.review_role or self.role
+
+
+@dataclass(frozen=True)
+class WatchSettings:
+    """The [watch] table: the post-promote watch's light load, its baseline and what a FAIL does."""
+
+    duration_s: float = 60.0
+    users: int = 5
+    max_requests: int = 20000
+    procedures: tuple[str, ...] = ()
+    weights: str | None = None
+    baseline: str = "pre-deploy"
+    gate: str | None = None
+    max_slowdown: float = 0.10
+    confidence: float = 0.95
+    min_samples: int = 30
+    slo: Mapping[str, Any] | None = None
+    rollback: bool = True
+    allow_non_loopback: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole validated release.toml."""
 
@@ -354,6 +438,10 @@ class Config:
     report: ReportSettings = field(default_factory=ReportSettings)
     variables: Mapping[str, Variable] = field(default_factory=lambda: MappingProxyType({}))
     signatures: SignatureSettings = field(default_factory=SignatureSettings)
+    freeze: tuple[FreezeWindow, ...] = ()
+    emergency: EmergencySettings | None = None
+    watch: WatchSettings | None = None
+    notify: NotifySettings = field(default_factory=NotifySettings)
 
     def gate(self, name: str) -> GateConfig:
         """The gate called `name`; a UsageError naming the closest gate otherwise."""
@@ -442,9 +530,12 @@ def _options(gate: Any) -> dict[str, Any]:
                 opts[key] = getattr(gate, key)
         opts["slo"] = _slo(gate.slo)
         if gate.baseline is not None:
-            opts["baseline"] = gate.baseline.model_dump()
+            opts["baseline"] = gate.baseline.options()
     elif isinstance(gate, CommandGate):
         opts["run"], opts["junit"] = gate.run, gate.junit
+    elif gate.kind in ("migration", "restore-drill"):  # release/workflow/drills.py reads these
+        opts.update({k: v for k, v in gate.model_dump().items()
+                     if k not in ("kind", "target", "timeout", "description") and v not in (None, [], {})})
     if isinstance(gate, SignoffGate | ApprovalGate | CriteriaGate) and gate.role is not None:
         opts["role"] = gate.role
     if isinstance(gate, ApprovalGate):
@@ -477,7 +568,27 @@ def _config(doc: ReleaseToml, path: Path) -> Config:
         gates=MappingProxyType({name: _gate(name, gate, targets) for name, gate in doc.gates.items()}),
         roles=MappingProxyType({role: tuple(members) for role, members in doc.roles.items()}),
         report=ReportSettings(**doc.report.model_dump()), variables=MappingProxyType(variables),
-        signatures=SignatureSettings(doc.signatures.allowed_signers if doc.signatures is not None else None))
+        signatures=SignatureSettings(doc.signatures.allowed_signers if doc.signatures is not None else None),
+        **_operations(doc),
+        notify=_notify(doc.notify))
+
+
+
+def _operations(doc: ReleaseToml) -> dict[str, Any]:
+    """The freeze windows, the emergency path and the watch, as Config keyword arguments."""
+    windows = tuple(FreezeWindow(w.name, w.reason, *window_bounds(w.start, w.end, w.timezone), w.timezone)
+                    for w in doc.freeze)
+    emergency = None if doc.emergency is None else EmergencySettings(**doc.emergency.model_dump())
+    watch = None
+    if doc.watch is not None:
+        w = doc.watch
+        watch = WatchSettings(duration_s=float(w.duration), users=w.users, max_requests=w.max_requests,
+                              procedures=tuple(w.procedures or ()), weights=w.weights, baseline=w.baseline,
+                              gate=w.gate,
+                              max_slowdown=w.max_slowdown, confidence=w.confidence, min_samples=w.min_samples,
+                              slo=_freeze(_slo(w.slo)) if w.slo is not None else None, rollback=w.rollback,
+                              allow_non_loopback=w.allow_non_loopback)
+    return {"freeze": windows, "emergency": emergency, "watch": watch}
 
 
 # ---------------------------------------------------------------- the public entry points

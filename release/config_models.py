@@ -20,7 +20,9 @@ import re
 import string
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -42,8 +44,9 @@ from pydantic_core import PydanticCustomError, core_schema
 from release.errors import ConfigError
 
 CONFIG_NAME = "release.toml"
-GATE_KINDS = ("pytest", "browser", "locust", "command", "signoff", "approval", "criteria")
-AUTOMATED_KINDS = frozenset({"pytest", "browser", "locust", "command"})
+GATE_KINDS = ("pytest", "browser", "locust", "command", "migration", "restore-drill", "signoff", "approval",
+              "criteria")
+AUTOMATED_KINDS = frozenset({"pytest", "browser", "locust", "command", "migration", "restore-drill"})
 # Keys that would hold a literal secret; the config names an env var instead.
 SECRET_KEYS = frozenset({"client_secret", "secret", "password", "passwd", "token", "api_key", "apikey",
                          "access_token", "private_key", "login_code", "code"})
@@ -64,7 +67,7 @@ SUITE_ROLES = ("hospital_clerk", "registration_agent", "local_registrar")
 LOCATION_KEYS = ("office", "health_facility", "administrative_area")
 
 DEFAULT_REPORT = {
-    "risk": "Medium: release {version} changes a system of record for births and deaths. Automated regression, "
+    "risk": "Release {version} changes a system of record for births and deaths. Automated regression, "
             "load and acceptance gates ran against candidate {tag} (commit {commit}).",
     "impact": "Registration, search and certificate issuance are in scope; users may see a short "
               "interruption while {version} is deployed.",
@@ -703,6 +706,11 @@ class SloTable(_Table):
         return data
 
 
+# The registration path (create -> declare -> register) and search; the same list as load/compare.py's
+# DEFAULT_DECIDE (release/ does not import load/; tests/unit/load/test_load_windows.py checks they agree).
+DEFAULT_DECIDE = ("event.create", "event.actions.declare.request", "event.actions.register.request", "event.search")
+
+
 class BaselineTable(_Table):
     """Compare the candidate's load with a baseline: the recorded load evidence of the release in production, or
     an A/B run against another target."""
@@ -719,6 +727,30 @@ class BaselineTable(_Table):
     only); "ab": load `against` and the candidate in the same window and compare."""
     min_samples: PositiveInt = 30
     """With mode = "ab": the fewest requests per kind the comparison needs."""
+    max_tail_slowdown: Annotated[float, Field(ge=0, le=10, allow_inf_nan=False),
+                                 _expect("expected a slowdown fraction from 0 to 10, e.g. 0.25")] | None = None
+    """With mode = "ab": the largest accepted slowdown of the p95, as a fraction (default 0.25, or max_slowdown
+    when that is larger)."""
+    decide: StringList = Field(default_factory=lambda: list(DEFAULT_DECIDE))
+    """The procedures whose verdict blocks; the others are reported only. [] : every procedure decides."""
+    looks: Annotated[int, Field(ge=1, le=20), _expect("expected a whole number of looks from 1 to 20")] = 4
+    """With mode = "ab": equally spaced looks at the verdict; the run stops at the first decisive one (1: never
+    early). The error each look may spend is fixed in advance (docs/load-statistics.md)."""
+    window: Seconds | None = None
+    """With mode = "ab": seconds per paired window, the unit the two sides are compared in (default: the duration
+    / 20, between 1 and 5 s)."""
+    legs: Annotated[int, Field(ge=1, le=10), _expect("expected a whole number of legs from 1 to 10")] = 2
+    """With mode = "ab": parts of the run, each starting the two sides in the opposite order to the one before."""
+
+    def options(self) -> dict[str, Any]:
+        """The gate options: every key, but the statistics keys added in issue #13 only when set to something
+        other than their default, so a gate that does not use them keeps the config hash it had."""
+        dumped = self.model_dump()
+        return {k: v for k, v in dumped.items() if k not in _BASELINE_V2_DEFAULTS or v != _BASELINE_V2_DEFAULTS[k]}
+
+
+_BASELINE_V2_DEFAULTS: dict[str, Any] = {"max_tail_slowdown": None, "decide": list(DEFAULT_DECIDE), "looks": 4,
+                                          "window": None, "legs": 2}
 
 
 class LocustGate(_AutomatedGate):
@@ -759,6 +791,101 @@ class CommandGate(_AutomatedGate):
     """The command line; it gets the deployment profile in CRVS_TARGET_FILE and the hosts in RELEASE_TARGET_*."""
     junit: Text
     """The JUnit XML file the command writes."""
+
+
+def _age_seconds(value: float | str) -> float:
+    """A drill's largest age: a positive number of seconds, or a text such as "30d", "12h", "90m"."""
+    if isinstance(value, str):
+        match = re.fullmatch(AGE_PATTERN, value, re.ASCII)
+        if match is None or float(match.group(1)) <= 0:
+            raise ValueError("not an age")
+        return float(match.group(1)) * {"s": 1, None: 1, "m": 60, "h": 3600, "d": 86400}[match.group(3)]
+    return float(value)
+
+
+AGE_PATTERN = r"^\s*(\d+(\.\d+)?)\s*(s|m|h|d)?\s*$"
+Age = Annotated[Union[Annotated[float, Field(gt=0, allow_inf_nan=False)],  # noqa: UP007 (pydantic reads it)
+                      Annotated[str, Field(pattern=AGE_PATTERN)]],
+                AfterValidator(_age_seconds), _expect('expected a positive age like "30d", "12h" or "90m"')]
+_FIELDS = 'expected a list of declaration field ids, e.g. ["eventDetails.date", "child.dob", "mother.name"]'
+FieldList = Annotated[list[Annotated[str, _check(lambda s: bool(s.strip())), _expect(_FIELDS),
+                                     _schema(pattern=TEXT_PATTERN)]], _expect(_FIELDS)]
+
+
+class _DataCheckGate(_AutomatedGate):
+    """What a migration rehearsal and a restore drill compare (docs/operations.md)."""
+
+    fields: FieldList = Field(default_factory=list)
+    """Declaration fields checksummed over every record before and after, e.g. ["eventDetails.date",
+    "child.dob", "mother.name"]; record counts per type and status and the registration numbers are always
+    compared."""
+    labels: Annotated[dict[str, Text], _expect("expected a table of field = \"label\"")] = Field(default_factory=dict)
+    """How the record names a field, e.g. { "eventDetails.date" = "date of death" }."""
+    scratch_url_env: EnvName | None = None
+    """The env var holding a PostgreSQL URL where a throwaway database may be created for the restore (needed
+    for PostgreSQL dumps and databases; a SQLite copy goes into the run folder)."""
+
+    @model_validator(mode="after")
+    def _labels_name_fields(self) -> _DataCheckGate:
+        for i, name in enumerate(self.fields):
+            if name in self.fields[:i]:
+                raise fail(f"expected each field once; {name!r} is listed twice", "fields", i)
+        for name in self.labels:
+            if name not in self.fields:
+                raise fail(f"expected a field listed in fields{hint(name, self.fields)}", "labels", name)
+        return self
+
+
+class MigrationGate(_DataCheckGate):
+    """kind = "migration": restore a copy of production data, run the candidate's migrations, compare."""
+
+    required_text: ClassVar[Mapping[str, str]] = {
+        "source": 'expected the backup file or dump to rehearse on (required for kind = "migration")',
+        "migrate": 'expected the migration command (required for kind = "migration")',
+        "fields": f'{_FIELDS} (required for kind = "migration")'}
+
+    kind: Literal["migration"]
+    """A migration rehearsal on a copy of production data."""
+    source: Text
+    """The data to rehearse on: a SQLite database file or a PostgreSQL dump (pg_dump -Fc), relative to the
+    repository root or absolute."""
+    migrate: Text
+    """The candidate's migration command; {db} is the scratch database (a path, or a URL without its password,
+    which is in PGPASSWORD), and {version} {commit} {tag} {out} as in command gates."""
+    fields: Annotated[FieldList, _check(bool, f"{_FIELDS} (at least one)"), _schema(minItems=1)]
+    """Declaration fields checksummed over every record before and after the migration."""
+
+
+class RestoreDrillGate(_DataCheckGate):
+    """kind = "restore-drill": back up the deployment's database, restore it into scratch, verify and time it."""
+
+    required_text: ClassVar[Mapping[str, str]] = {
+        "rto": 'expected the recovery-time objective, e.g. "15m" (required for kind = "restore-drill")'}
+
+    kind: Literal["restore-drill"]
+    """A backup-restore drill."""
+    target: Text = "production"
+    """The [targets] table whose database is drilled (its identity is what the evidence is bound to)."""
+    database: Text | None = None
+    """The deployment's SQLite database file (the sandbox); or use database_env."""
+    database_env: EnvName | None = None
+    """The env var holding the deployment's PostgreSQL URL (backed up with pg_dump)."""
+    backup: Text | None = None
+    """A backup command instead of SQLite's backup API or pg_dump: {db} the database, {backup} the file to write."""
+    restore: Text | None = None
+    """A restore command instead of SQLite's backup API or pg_restore: {backup} the file, {db} the scratch database."""
+    rto: Duration
+    """The recovery-time objective: the restore must finish within it, e.g. "15m"."""
+    max_age: Age | None = None
+    """Accept a drill of this gate that passed within this age (e.g. "30d") instead of drilling per candidate;
+    the record shows the drill's age."""
+
+    @model_validator(mode="after")
+    def _one_database(self) -> RestoreDrillGate:
+        if (self.database is None) == (self.database_env is None):
+            raise fail("expected exactly one of database = \"PATH\" (SQLite) or database_env = \"VAR\" "
+                       "(PostgreSQL URL)", "database")
+        return self
 
 
 class _PeopleGate(_Gate):
@@ -852,10 +979,150 @@ Gate = Annotated[Union[Annotated[PytestGate, _tag("kind=pytest")],  # noqa: UP00
                        Annotated[BrowserGate, _tag("kind=browser")],
                        Annotated[LocustGate, _tag("kind=locust")],
                        Annotated[CommandGate, _tag("kind=command")],
+                       Annotated[MigrationGate, _tag("kind=migration")],
+                       Annotated[RestoreDrillGate, _tag("kind=restore-drill")],
                        Annotated[SignoffGate, _tag("kind=signoff")],
                        Annotated[ApprovalGate, _tag("kind=approval")],
                        Annotated[CriteriaGate, _tag("kind=criteria")]],
                  Discriminator(_gate_kind), BeforeValidator(_known_kind)]
+
+
+# ------------------------------------------------------------------------------------------------ operations
+# [[freeze]] windows, the [emergency] path and the post-promote [watch] (docs/freeze-and-emergency.md, docs/watch.md)
+
+_MOMENT = ('expected a date (2027-08-01) or a date and time (2027-08-01T06:00:00), as a TOML date or an '
+           'ISO 8601 text')
+
+
+def _moment_text(value: Any) -> Any:
+    """A TOML date or date-time, or the same as ISO 8601 text, as canonical ISO text (the zone is applied later)."""
+    if isinstance(value, date):  # a datetime is a date too; both print as ISO 8601
+        return value.isoformat()
+    if not isinstance(value, str):
+        raise fail(_MOMENT)
+    text = value.strip()
+    try:
+        return (date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)).isoformat()
+    except ValueError:
+        raise fail(_MOMENT) from None
+
+
+Moment = Annotated[str, BeforeValidator(_moment_text), _schema(pattern=r"^\d{4}-\d{2}-\d{2}")]
+
+
+def zone(name: str) -> Any:
+    """The IANA time zone called `name` (zoneinfo.ZoneInfo); ValueError when there is no such zone."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}") from None
+
+
+def window_bounds(start: str, end: str, timezone: str) -> tuple[datetime, datetime]:
+    """[start, end) of a freeze window as aware datetimes: a date starts at 00:00 in the zone, an end date counts
+    through the end of that day (as a waiver's expiry does), and a time with its own UTC offset keeps it."""
+    tz = zone(timezone)
+
+    def at(text: str, *, is_end: bool) -> datetime:
+        if len(text) == 10:
+            day = date.fromisoformat(text) + (timedelta(days=1) if is_end else timedelta(0))
+            return datetime(day.year, day.month, day.day, tzinfo=tz)
+        moment = datetime.fromisoformat(text)
+        return moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
+
+    return at(start, is_end=False), at(end, is_end=True)
+
+
+class FreezeTable(_Table):
+    """One [[freeze]] window: from `start` to `end` in `timezone`, release promote refuses, naming it."""
+
+    required_text: ClassVar[Mapping[str, str]] = {
+        "start": f"{_MOMENT} (required)", "end": f"{_MOMENT} (required)",
+        "reason": "expected why nothing is released then, e.g. \"general elections\" (required)"}
+
+    name: Annotated[Text, _matching(NAME_PATTERN, "expected a name of letters, digits, '.', '_' or '-'")] | None = None
+    """A short id for the window, e.g. "elections-2027" (default: its reason)."""
+    reason: Text
+    """Why nothing is released then, e.g. "general elections" or "national census"."""
+    start: Moment
+    """When the window opens: a date (00:00 in `timezone`) or a date and time."""
+    end: Moment
+    """When it closes: a date counts through the end of that day; a date and time is the exact moment."""
+    timezone: Text = "UTC"
+    """The IANA time zone the dates are in, e.g. "Africa/Lusaka"."""
+
+    @model_validator(mode="after")
+    def _window(self) -> FreezeTable:
+        try:
+            opens, closes = window_bounds(self.start, self.end, self.timezone)
+        except ValueError as exc:
+            raise fail(f"expected an IANA time zone such as \"Africa/Lusaka\" or \"UTC\" ({exc})",
+                       "timezone") from None
+        if closes <= opens:
+            raise fail(f"expected an end after the start ({self.start}); the window would be empty", "end")
+        return self
+
+
+def _freeze_names(windows: list[FreezeTable]) -> list[FreezeTable]:
+    seen: set[str] = set()
+    for i, window in enumerate(windows):
+        label = window.name or window.reason
+        if label in seen:
+            raise fail(f"expected each window once; {label!r} is used twice (give it a distinct name)", i, "name")
+        seen.add(label)
+    return windows
+
+
+class EmergencyTable(_Table):
+    """[emergency]: who authorises a promotion inside a freeze window, and who reviews it afterwards."""
+
+    required_text: ClassVar[Mapping[str, str]] = {
+        "role": "expected the [roles] entry whose members authorise emergency promotions (required)"}
+
+    role: Text
+    """The [roles] entry (an emergency change board) whose members approve an emergency promotion."""
+    quorum: PositiveInt = 1
+    """How many distinct people of `role` must approve; the promoter, the preparer and commit authors never count."""
+    review_role: Text | None = None
+    """The [roles] entry whose members record the follow-up review (default: `role`)."""
+
+
+class WatchTable(_Table):
+    """[watch]: after deploy and smoke, load production lightly and compare with the baseline (docs/watch.md)."""
+
+    duration: Duration = Field(default="60s", validate_default=True)
+    """How long the watch loads production: seconds, or "60s", "5m"."""
+    users: PositiveInt = 5
+    """Concurrent simulated users: keep it light, this is production."""
+    max_requests: PositiveInt = 20000
+    """The most requests the watch sends, whatever the duration."""
+    procedures: StringList | None = None
+    """The request kinds whose comparison decides (default: every kind both runs have)."""
+    weights: Annotated[Text, _matching(r"^\s*[a-z]+\s*=\s*\d+\s*(,\s*[a-z]+\s*=\s*\d+\s*)*$",
+                                       'expected persona weights such as "registrar=50,searcher=30,reader=20"')] \
+        | None = None
+    """The load's persona mix (`release load run --weights`); default: the load gate's mix."""
+    baseline: Annotated[Literal["pre-deploy", "evidence"], _expect('expected "pre-deploy" or "evidence"')] = \
+        "pre-deploy"
+    """"pre-deploy": the same light load on production right before the deploy step; "evidence": the load gate's
+    last passed run on the release in production (`gate`)."""
+    gate: Text | None = None
+    """The locust gate whose production evidence is the baseline (baseline = "evidence") and whose `scenario`
+    label it must carry."""
+    max_slowdown: Fraction = 0.10
+    """The largest accepted slowdown against the baseline, as a fraction."""
+    confidence: Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False),
+                          _expect("expected a confidence level between 0 and 1, e.g. 0.95")] = 0.95
+    """The confidence level of the comparison."""
+    min_samples: PositiveInt = 30
+    """The fewest requests per kind the comparison needs; fewer is INCONCLUSIVE."""
+    slo: SloTable | None = None
+    """Limits the watch run must also meet, as a locust gate's slo."""
+    rollback: Flag = True
+    """On FAIL, roll production back at once (Argo Rollouts aborts on a failed analysis); false: mark the release
+    FAILED_AFTER_PROMOTE and notify."""
+    allow_non_loopback: Flag = False
+    """The load runner refuses a host that is not loopback unless this is true (production usually is not)."""
 
 
 # ------------------------------------------------------------------------------------------------ the document
@@ -893,6 +1160,61 @@ class SignaturesTable(_Table):
     release.toml; only the committed version counts."""
 
 
+#: The events a webhook may subscribe to (docs/notifications.md).
+NOTIFY_EVENTS = ("candidate.ready", "blocked", "decision.recorded", "waiver.recorded", "promoted", "rolled_back",
+                 "failed_after_promote", "emergency")
+_NOTIFY_EVENT_TEXT = f"expected a list of events from {', '.join(NOTIFY_EVENTS)}"
+
+
+def _notify_events(events: list[str]) -> list[str]:
+    if not events or any(e not in NOTIFY_EVENTS for e in events):
+        raise fail(_NOTIFY_EVENT_TEXT)
+    return list(dict.fromkeys(events))
+
+
+class WebhookTable(_Table):
+    """[[notify.webhook]]: one receiver of signed JSON (or Slack-compatible) event payloads."""
+
+    secret_refusal: ClassVar[str] = ("literal secrets are not allowed in release.toml; use secret_env to name the "
+                                     "environment variable holding the HMAC key")
+    required_text: ClassVar[Mapping[str, str]] = {
+        "secret_env": "expected the name of the environment variable holding the HMAC-SHA256 key (required)"}
+
+    name: Name | None = None
+    """How the outbox and `release notify` name this receiver (default: webhook-1, webhook-2, ...)."""
+    url: Url | None = None
+    """Where events are POSTed; use url_env instead when the URL itself is a secret (a Slack webhook URL)."""
+    url_env: EnvName | None = None
+    """An environment variable holding the URL."""
+    secret_env: EnvName
+    """The environment variable holding the key of the X-Release-Signature-256 HMAC-SHA256 header."""
+    events: Annotated[list[str], AfterValidator(_notify_events)] = Field(default_factory=lambda: list(NOTIFY_EVENTS))
+    """The events sent (default: all)."""
+    format: Literal["json", "slack"] = "json"
+    """json: the generic payload; slack: {"text": ...} for a Slack incoming webhook (and compatible chats)."""
+    timeout_s: Seconds = 5.0
+    """How long one attempt may take."""
+
+    @classmethod
+    def check_keys(cls, data: dict[str, Any]) -> None:
+        """Exactly one of url and url_env."""
+        if ("url" in data) == ("url_env" in data):
+            raise fail("expected exactly one of url and url_env", "url")
+
+
+class NotifyTable(_Table):
+    """[notify]: webhooks and how a failing receiver is retried (docs/notifications.md)."""
+
+    webhook: list[WebhookTable] = Field(default_factory=list)
+    """The receivers, as [[notify.webhook]] tables."""
+    max_attempts: Annotated[int, Field(ge=1, le=20)] = 6
+    """Attempts per delivery before it is recorded as failed."""
+    backoff_s: Seconds = 2.0
+    """The wait before the second attempt; it doubles after each failure (capped at max_backoff_s)."""
+    max_backoff_s: Seconds = 300.0
+    """The longest wait between attempts."""
+
+
 def _some_gates(gates: dict[str, Any]) -> dict[str, Any]:
     if not gates:
         raise fail("expected at least one [gates.<name>] table; a release with no gates cannot pass")
@@ -919,6 +1241,15 @@ class ReleaseToml(_Table):
     """The change record's texts."""
     signatures: SignaturesTable | None = None
     """Where the SSH keys of the people who sign decisions are listed (docs/signing.md)."""
+    notify: NotifyTable = Field(default_factory=NotifyTable)
+    """Webhooks told of candidates, decisions, waivers, promotions and rollbacks (docs/notifications.md)."""
+    freeze: Annotated[list[FreezeTable], _a_list("expected [[freeze]] tables"),
+                      AfterValidator(_freeze_names)] = Field(default_factory=list)
+    """Freeze windows ([[freeze]]): promote refuses inside one, unless it is an approved emergency."""
+    emergency: EmergencyTable | None = None
+    """The emergency path: who may authorise a promotion inside a freeze window."""
+    watch: WatchTable | None = None
+    """The post-promote watch: light load on production after deploy and smoke, compared with a baseline."""
 
     @model_validator(mode="after")
     def _cross_table_rules(self) -> ReleaseToml:
@@ -926,7 +1257,29 @@ class ReleaseToml(_Table):
         self._check_commands()
         for name, gate in self.gates.items():
             self._check_gate(name, gate)
+        self._check_operations()
         return self
+
+    def _check_operations(self) -> None:
+        """[emergency] names existing roles with enough people; [watch] gate names a locust gate."""
+        if self.emergency is not None:
+            for key in ("role", "review_role"):
+                role = getattr(self.emergency, key)
+                if role is not None and role not in self.roles:
+                    raise fail(f"expected a role defined in [roles]{hint(role, self.roles)}", "emergency", key)
+            if self.emergency.quorum > len(self.roles[self.emergency.role]):
+                raise fail(f"expected at most {len(self.roles[self.emergency.role])}, the number of people in role "
+                           f"{self.emergency.role!r}", "emergency", "quorum")
+        if self.watch is None:
+            return
+        locust = [n for n, g in self.gates.items() if isinstance(g, LocustGate)]
+        if self.watch.gate is not None and self.watch.gate not in locust:
+            raise fail(f"expected a gate of kind = \"locust\"{hint(self.watch.gate, locust)}"
+                       + (f" ({', '.join(locust)})" if locust else ""), "watch", "gate")
+        if self.watch.baseline == "evidence" and self.watch.gate is None and len(locust) != 1:
+            raise fail('expected the locust gate whose production evidence is the baseline (baseline = '
+                       '"evidence"; gates of kind = "locust": ' + (", ".join(locust) or "none") + ")",
+                       "watch", "gate")
 
     def _check_commands(self) -> None:
         known = DEPLOY_PLACEHOLDERS | set(self.variables)

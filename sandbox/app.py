@@ -14,11 +14,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import os
 import random
 import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -172,12 +174,18 @@ def _auth_failure(exc: AuthFailure, *, gateway_own: bool = False) -> JSONRespons
     return JSONResponse(exc.body, status_code=exc.status, headers=headers)
 
 
+# (server ms, added ms) of each timed call of the current request, for FaultTiming's Server-Timing header.
+_FAULT_TIMINGS: contextvars.ContextVar[list[tuple[float, float]] | None] = contextvars.ContextVar(
+    "sandbox_fault_timings", default=None)
+
+
 class Api:
     """The handlers of the gateway, the events service behind it and the auth service, for one settings object."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.faults: Faults = settings.faults
+        self._tail_rng: dict[str, random.Random] = {}  # --tail draws: one seeded stream per procedure
         self.store = Store(settings.db_url, read_pool_size=settings.read_pool_size,
                            background_checkpoint=settings.background_checkpoint)
         self.store.create_schema()
@@ -204,7 +212,35 @@ class Api:
         if rate > 0 and random.random() < rate:
             raise InjectedFault(f"injected fault in {procedure}")
 
+    async def _stretch(self, procedure: str, elapsed_s: float) -> None:
+        """--slowdown and --tail: wait (factor - 1) times what the call took, plus the tail's time if drawn."""
+        extra = (self.faults.slowdown_for(procedure) - 1.0) * elapsed_s
+        tail = self.faults.tail_for(procedure)
+        if tail is not None:
+            rng = self._tail_rng.get(procedure)
+            if rng is None:
+                rng = self._tail_rng[procedure] = random.Random(f"{self.faults.seed}:{procedure}")
+            if rng.random() < tail.share:
+                extra += tail.added_ms / 1000.0
+        waited = 0.0
+        if extra > 0:
+            started = time.perf_counter()
+            await asyncio.sleep(extra)
+            waited = time.perf_counter() - started
+        timings = _FAULT_TIMINGS.get()
+        if timings is not None:
+            timings.append((elapsed_s * 1000.0, waited * 1000.0))  # what was waited, overshoot included
+
     async def _call(self, procedure: str, handler: Handler, principal: Principal, data: Any) -> Any:
+        if self.faults.slowdown_for(procedure) == 1.0 and self.faults.tail_for(procedure) is None:
+            return await self._dispatch(procedure, handler, principal, data)
+        started = time.perf_counter()
+        try:
+            return await self._dispatch(procedure, handler, principal, data)
+        finally:
+            await self._stretch(procedure, time.perf_counter() - started)
+
+    async def _dispatch(self, procedure: str, handler: Handler, principal: Principal, data: Any) -> Any:
         await self._inject(procedure)
         try:
             if procedure in SEARCH_PROCEDURES and self.search_pool is not None:
@@ -631,6 +667,35 @@ class CrashAfter:
                 asyncio.get_running_loop().call_later(0.05, os._exit, 3)
 
 
+class FaultTiming:
+    """ASGI wrapper: with --slowdown or --tail, a `Server-Timing: app;dur=MS, fault;dur=MS` header tells the caller
+    how long its call took in the server and how much of that the faults added (W3C Server Timing)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        timings: list[tuple[float, float]] = []
+        token = _FAULT_TIMINGS.set(timings)
+
+        async def send_timed(message: Message) -> None:
+            if message["type"] == "http.response.start" and timings:
+                app_ms, fault_ms = (sum(t[i] for t in timings) for i in (0, 1))
+                value = f"app;dur={app_ms:.2f}, fault;dur={fault_ms:.2f}".encode()
+                message = {**message, "headers": [*message.get("headers", []), (b"server-timing", value)]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_timed)
+        finally:
+            _FAULT_TIMINGS.reset(token)
+
+
 def wrap_faults(app: ASGIApp, faults: Faults) -> ASGIApp:
-    """The ASGI app uvicorn serves: the app, behind --crash-after if set."""
+    """The ASGI app uvicorn serves: the app, with Server-Timing when faults are timed, behind --crash-after if set."""
+    if faults.timed:
+        app = FaultTiming(app)
     return CrashAfter(app, faults.crash_after) if faults.crash_after else app

@@ -82,6 +82,12 @@ def _check_login_code(two_fa: bool, dev_code: str) -> None:
 @click.option("--async-confirm", "async_confirm", default=0.0, show_default=True, type=click.FloatRange(min=0),
               metavar="SECONDS", help="Answer confirmable actions as Requested and accept them SECONDS later.")
 @click.option("--latency", multiple=True, metavar="PROCEDURE=MS", help="Added latency (repeatable; env SANDBOX_LATENCY).")
+@click.option("--slowdown", multiple=True, metavar="PROCEDURE=FACTOR",
+              help="Each call takes FACTOR times as long as it would have, e.g. event.search=1.20 (repeatable; "
+                   "env SANDBOX_SLOWDOWN).")
+@click.option("--tail", multiple=True, metavar="PROCEDURE=SHARE:+MS",
+              help="SHARE of the calls get MS more, e.g. event.search=0.05:+50 (repeatable; env SANDBOX_TAIL).")
+@click.option("--fault-seed", type=int, default=None, help="Seed of the --tail choice (env SANDBOX_FAULT_SEED; 0).")
 @click.option("--error-rate", multiple=True, metavar="PROCEDURE=FRACTION",
               help="Fraction of calls that fail with 500 (repeatable; env SANDBOX_ERROR_RATE).")
 @click.option("--defect", "defects", multiple=True, metavar="NAME", help="Inject a named defect (repeatable; env SANDBOX_DEFECTS).")
@@ -102,7 +108,8 @@ def _check_login_code(two_fa: bool, dev_code: str) -> None:
 def serve(host: str, port: int, register_port: int, config_port: int, db: str, client_id: str, client_secret: str,
           app_version: str, app_commit: str, two_fa: bool, dev_code: str, token_ttl: int, system_token_ttl: int,
           jwt_secret: str, clients: tuple[str, ...], auth_rate_limit: int, async_confirm: float,
-          latency: tuple[str, ...], error_rate: tuple[str, ...], defects: tuple[str, ...], crash_after: int | None,
+          latency: tuple[str, ...], slowdown: tuple[str, ...], tail: tuple[str, ...], fault_seed: int | None,
+          error_rate: tuple[str, ...], defects: tuple[str, ...], crash_after: int | None,
           read_pool: int, search_threads: int, search_processes: int, wal_checkpoint: str, gil_switch_ms: float,
           as_json: bool) -> None:
     """Run the sandbox (gateway, register and country config hosts) until Ctrl-C or SIGTERM."""
@@ -114,7 +121,7 @@ def serve(host: str, port: int, register_port: int, config_port: int, db: str, c
 
     _check_login_code(two_fa, dev_code)
     try:
-        faults = build_faults(latency, error_rate, defects, crash_after)
+        faults = build_faults(latency, error_rate, defects, crash_after, slowdown=slowdown, tail=tail, seed=fault_seed)
         client_id = check_client_id(client_id)
         extra = tuple(parse_client(c) for c in clients)
     except (FaultConfigError, ClientSpecError, ValueError) as exc:
@@ -133,8 +140,7 @@ def serve(host: str, port: int, register_port: int, config_port: int, db: str, c
     app = apps.dispatch(gateway_port=ports[0], register_port=ports[1], config_port=ports[2])
     gateway, register, config = (f"http://{host}:{p}" for p in ports)
     shown_secret = "(custom)" if client_secret != DEFAULT_CLIENT_SECRET else client_secret
-    fault_info = {"latency_ms": dict(faults.latency_ms), "error_rate": dict(faults.error_rate),
-                  "defects": sorted(faults.defects), "crash_after": faults.crash_after}
+    fault_info = faults.describe()
     if as_json:
         click.echo(json.dumps({"gateway": gateway, "register": register, "config": config, "url": gateway,
                                "version": app_version, "client_id": client_id, "client_secret": shown_secret,
@@ -149,7 +155,7 @@ def serve(host: str, port: int, register_port: int, config_port: int, db: str, c
         click.echo(f"system client: client_id={client_id} client_secret={shown_secret}")
         users = ", ".join(f"{role}: {'/'.join(names)}" for role, names in DEV_USERS_BY_ROLE.items())
         click.echo(f"dev users ({users}), password test, code {'(--dev-code)' if two_fa else settings.login_code}")
-        if faults.latency_ms or faults.error_rate or faults.defects or faults.crash_after:
+        if faults.latency_ms or faults.error_rate or faults.defects or faults.crash_after or faults.timed:
             click.echo("faults: " + json.dumps(fault_info))
     sys.stdout.flush()
     serve_forever(wrap_faults(app, faults), sockets, gil_switch_s=gil_switch_ms / 1000.0)
@@ -178,3 +184,30 @@ def seed(db: str, records: int, seed_value: int, batch: int, as_json: bool) -> N
     else:
         click.echo(f"seeded {report['records']} records in {report['seconds']:.1f}s "
                    f"({report['rate']:.0f} records/s) into {Path(db).name if '://' not in db else 'database'}")
+
+
+@group.command("migrate")
+@click.option("--db", required=True, help="SQLite path or a SQLAlchemy URL.")
+@click.option("--to", "to", default=None, metavar="REV",
+              help="The revision to go to (a full id or a unique prefix); default: the clean head.")
+@click.option("--list", "list_revisions", is_flag=True, help="List the revisions and exit.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def migrate(db: str, to: str | None, list_revisions: bool, as_json: bool) -> None:
+    """Apply the sandbox's versioned schema migrations (Alembic) to the database."""
+    from sandbox.migrate import CLEAN_HEAD, MigrateError, revisions
+    from sandbox.migrate import migrate as run_migrate
+    from sandbox.settings import database_url
+
+    if list_revisions:
+        for rev in revisions():
+            click.echo(f"{rev}{'  (clean head)' if rev == CLEAN_HEAD else ''}")
+        return
+    try:
+        result = run_migrate(database_url(db), to)
+    except MigrateError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(result.to_json()))
+    else:
+        before = "an unversioned database (stamped at the baseline)" if result.stamped else result.before or "empty"
+        click.echo(f"migrated {Path(db).name if '://' not in db else 'database'} from {before} to {result.after}")

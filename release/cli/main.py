@@ -33,6 +33,9 @@ COMMANDS: dict[str, str] = {
     "users": "release.cli.users:command",
     "evidence": "release.cli.evidence:command",
     "target": "release.cli.target:command",
+    "review": "release.cli.review:command",
+    "emergency-approve": "release.cli.emergency_approve:command",
+    "notify": "release.cli.notify:command",
 }
 
 
@@ -42,14 +45,17 @@ SUMMARIES: dict[str, str] = {
     "approve": "Approve (or reject) a release as a change-board member.",
     "audit": "Verify the hash-chained audit log and artifact hashes.",
     "demo": "Run a whole release cycle against bundled sandboxes.",
+    "emergency-approve": "Authorise an emergency promotion inside a freeze window.",
     "evidence": "Export or import gate evidence as a signed bundle.",
     "gate": "Run one gate against the current candidate.",
     "init": "Write a release.toml that fits this repository.",
+    "notify": "Deliver webhook notifications waiting in the outbox.",
     "load": "Run, compare and A/B the load gate.",
     "prepare": "Cut a release candidate and run its gates.",
     "promote": "Promote a release whose gates have all passed.",
     "regression": "Run the standing regression suite against a CRVS target.",
     "report": "Render the change record (HTML, PDF, Markdown).",
+    "review": "Record the follow-up review of an emergency promotion.",
     "rollback": "Redeploy the previous production version.",
     "sandbox": "Serve or seed the reference CRVS core.",
     "serve": "Serve the change-board web UI.",

@@ -67,6 +67,7 @@ class LoadRuns:
     ab: Finished
     abort: Finished
     home: Path
+    ab_early: Finished | None = None  # the A/B run with early stopping on (run after the others)
 
 
 @pytest.fixture(scope="module")
@@ -82,10 +83,14 @@ def load_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoadRuns]:
             (start_cli(["load", "run", "--target-file", str(clean_file), "--out", str(home / "clean"), *common],
                        home, env), home / "clean"),
             (start_cli(["load", "ab", "--baseline-file", str(clean_file), "--candidate-file", str(slow_file),
-                        "--out", str(home / "ab"), "--min-samples", "50", *common], home, env), home / "ab"),
+                        "--out", str(home / "ab"), "--min-samples", "50", "--looks", "1", *common], home, env),
+             home / "ab"),
             (start_cli(["load", "run", "--target-file", str(slow_file), "--out", str(home / "abort"), "--users", "10",
                         "--duration", "40s", "--slo", str(home / "abort.toml"), "--json"], home, env),
              home / "abort"),
         ]
         done = [finish(p, out) for p, out in procs]
-    yield LoadRuns(done[0], done[1], done[2], home)
+        early = finish(start_cli(["load", "ab", "--baseline-file", str(clean_file), "--candidate-file",
+                                  str(slow_file), "--out", str(home / "ab-early"), "--min-samples", "50", *common],
+                                 home, env), home / "ab-early")
+    yield LoadRuns(done[0], done[1], done[2], home, early)

@@ -46,9 +46,40 @@ def test_ab_detects_slow_search(load_runs) -> None:
     comparison = json.loads((run.out / "comparison.json").read_text())
     assert comparison["verdict"] == "FAIL"
     assert comparison["procedures"]["event.search"]["verdict"] == "FAIL"
+    assert comparison["procedures"]["event.search"]["failed_on"][0] == "median"
     assert "event.search" in run.stdout
     for side in ("baseline", "candidate"):
         assert json.loads((run.out / side / "stats.json").read_text())["verdict"] in ("PASSED", "FAILED")
+    assert comparison["schema"] == "crvs-release/load-comparison/2" and comparison["method"] == "paired-windows"
+    assert comparison["sequential"]["stopped_early"] is False and comparison["sequential"]["looks_planned"] == 1
+    assert (run.out / "baseline" / "leg-1" / "stats.json").is_file() and (run.out / "baseline" / "leg-2").is_dir()
+
+
+def test_ab_stops_at_the_first_decisive_look(load_runs) -> None:
+    run = load_runs.ab_early
+    assert run is not None and run.exit_code == 1, run and run.stdout + run.stderr
+    comparison = json.loads((run.out / "comparison.json").read_text())
+    assert comparison["verdict"] == "FAIL"
+    assert comparison["procedures"]["event.search"]["verdict"] == "FAIL"
+    seq = comparison["sequential"]
+    assert seq["looks_planned"] == 4 and seq["legs"] == 2 and seq["window_s"] == 1.0
+    assert seq["stopped_early"] is True and seq["looks"][-1]["look"] < 4, seq
+    assert seq["looks"][-1]["verdict"] == "FAIL" and "decisive (FAIL) at look" in seq["reason"]
+    assert seq["looks"][-1]["windows"] < seq["windows_planned"]
+    # Each side stopped cleanly: its stats were written and are not ERROR.
+    for side in ("baseline", "candidate"):
+        assert json.loads((run.out / side / "stats.json").read_text())["verdict"] in ("PASSED", "FAILED")
+
+
+def test_show_reads_a_comparison_and_names_a_schema_it_does_not_know(load_runs, run_cli: Callable,
+                                                                      tmp_path: Path) -> None:
+    shown = run_cli("load", "show", str(load_runs.ab.out / "comparison.json"))  # A/B, schema 2
+    assert shown.exit_code == 1 and "event.search: FAIL" in shown.stdout, shown.stdout + shown.stderr
+    future = tmp_path / "future.json"
+    future.write_text(json.dumps({"schema": "crvs-release/load-comparison/3", "verdict": "PASS", "procedures": {}}))
+    refused = run_cli("load", "show", str(future))
+    assert refused.exit_code == 2 and "crvs-release/load-comparison/3" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
 
 
 def test_compare_clean_vs_slow_fails_naming_search(load_runs, run_cli: Callable) -> None:

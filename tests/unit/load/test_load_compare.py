@@ -42,7 +42,7 @@ def test_fail_names_the_slow_procedure() -> None:
     assert result.failed == ["event.search"]
     assert "event.search" in result.reason
     doc = result.to_json()
-    assert doc["schema"] == "crvs-release/load-comparison/1"
+    assert doc["schema"] == "crvs-release/load-comparison/2" and doc["method"] == "mann-whitney"
     assert doc["procedures"]["event.search"]["ci_low"] > 1.1
 
 

@@ -38,3 +38,35 @@ def test_bad_fault_values_are_refused(kwargs, message):
 
 def test_stuck_requested_is_a_known_defect():
     assert build_faults(defects=["stuck-requested"], env={}).has("stuck-requested")
+
+
+def test_slowdown_and_tail_from_flags_and_env():
+    faults = build_faults(env={"SANDBOX_SLOWDOWN": "event.get=1.5", "SANDBOX_TAIL": "event.get=0.1:+20",
+                               "SANDBOX_FAULT_SEED": "9"},
+                          slowdown=["event.search=1.20"], tail=["event.search=0.05:+50"])
+    assert faults.slowdown_for("event.search") == 1.2 and faults.slowdown_for("event.get") == 1.5
+    assert faults.slowdown_for("event.create") == 1.0 and faults.tail_for("event.create") is None
+    tail = faults.tail_for("event.search")
+    assert tail is not None and (tail.share, tail.added_ms) == (0.05, 50.0)
+    assert faults.seed == 9 and faults.timed
+    assert faults.describe()["tail"] == {"event.get": "0.1:+20", "event.search": "0.05:+50"}
+
+
+def test_bare_slowdown_applies_to_every_procedure():
+    assert build_faults(env={}, slowdown=["1.3"]).slowdown_for("event.create") == 1.3
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"slowdown": ["event.search=0.9"]}, "between 1 and 100"),
+    ({"slowdown": ["event.search=fast"]}, "PROCEDURE=FACTOR"),
+    ({"slowdown": ["event.search=nan"]}, "between 1 and 100"),
+    ({"tail": ["event.search=0.05"]}, "PROCEDURE=SHARE:\\+MS"),
+    ({"tail": ["event.search=0:+50"]}, "share must be in"),
+    ({"tail": ["event.search=0.05:+ms"]}, "PROCEDURE=SHARE:\\+MS"),
+    ({"env": {"SANDBOX_FAULT_SEED": "x"}}, "SANDBOX_FAULT_SEED"),
+    ({"env": {"SANDBOX_TAIL": "event.get=2:+5"}}, "SANDBOX_TAIL"),
+])
+def test_bad_slowdown_and_tail_values_are_refused(kwargs, message):
+    kwargs.setdefault("env", {})
+    with pytest.raises(FaultConfigError, match=message):
+        build_faults(**kwargs)
