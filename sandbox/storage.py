@@ -263,14 +263,7 @@ class Store:
     def create_schema(self) -> None:
         """Create missing tables and indexes and the counter row."""
         with self.write() as conn:
-            metadata.create_all(conn)
-            _add_name_part_created_at(conn)
-            for name in OBSOLETE_INDEXES:
-                conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
-            for index in SECONDARY_INDEXES:
-                index.create(conn, checkfirst=True)
-            if conn.execute(select(counters.c.value).where(counters.c.name == REGISTRATION_COUNTER)).first() is None:
-                conn.execute(insert(counters).values(name=REGISTRATION_COUNTER, value=0))
+            create_schema_on(conn)
 
     def dispose(self) -> None:
         """Stop the checkpointer and close every pooled connection."""
@@ -280,6 +273,22 @@ class Store:
         self.read_engine.dispose()
         if self.write_engine is not self.read_engine:
             self.write_engine.dispose()
+
+
+def create_schema_on(conn: Connection) -> None:
+    """Today's schema on an open connection: missing tables, indexes and the counter row (idempotent).
+
+    Store.create_schema runs it at start-up; the baseline migration (sandbox/migrations, revision 0001) runs the
+    same function, so a database made either way is at the baseline revision.
+    """
+    metadata.create_all(conn)
+    _add_name_part_created_at(conn)
+    for name in OBSOLETE_INDEXES:
+        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
+    for index in SECONDARY_INDEXES:
+        index.create(conn, checkfirst=True)
+    if conn.execute(select(counters.c.value).where(counters.c.name == REGISTRATION_COUNTER)).first() is None:
+        conn.execute(insert(counters).values(name=REGISTRATION_COUNTER, value=0))
 
 
 def _add_name_part_created_at(conn: Connection) -> None:

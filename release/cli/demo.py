@@ -16,9 +16,10 @@ import click
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def command(click_ctx: click.Context, workdir: Path | None, keep: bool, load_duration: int, as_json: bool) -> None:
-    """Promote one candidate and watch the next, which slows search down, get blocked.
+    """Promote one candidate, then watch the next two get blocked: one slows search down (the load gate), the
+    other ships a migration that drops the date of death (the migration rehearsal gate).
 
-    Exit 0 when the first release is promoted and the second is blocked by the load gate.
+    Exit 0 when the first release is promoted and both later candidates are blocked by those gates.
     """
     from release.extras import require_extra
     from release.workflow.demo import run_demo

@@ -18,12 +18,14 @@ def command(click_ctx: click.Context, to: str | None, dry_run: bool, actor: str 
 
     Exit 0 rolled back; 1 nothing to roll back (to), or the redeploy failed; 2 a bad --to version.
     """
+    from release.notify import deliver_now
     from release.workflow.context import open_context
     from release.workflow.progress import printer
     from release.workflow.rollback import rollback
 
     ctx = open_context(actor=actor, dry_run=dry_run)
     result = rollback(ctx, to=to, progress=printer(quiet=as_json))
+    deliver_now(ctx)  # rolled_back; a dead receiver's rows wait in the outbox
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2))
     else:

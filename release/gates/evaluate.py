@@ -55,7 +55,7 @@ def _latest(runs: Iterable[GateRun]) -> GateRun | None:
 
 
 def _automated(spec: GateSpec, facts: ReleaseFacts, runs: Sequence[GateRun],
-               expected: EvidenceBinding | None) -> tuple[GateState, list[str], GateRun | None]:
+               expected: EvidenceBinding | None, now: datetime) -> tuple[GateState, list[str], GateRun | None]:
     mine = [r for r in runs if r.gate == spec.name]
     run = _latest(r for r in mine if r.candidate_sha == facts.candidate_sha)
     if run is None:
@@ -75,7 +75,31 @@ def _automated(spec: GateSpec, facts: ReleaseFacts, runs: Sequence[GateRun],
         return GateState.STALE, list(changes), run
     if run.state not in RUN_STATES:
         return GateState.ERROR, [f"run {run.id} has an invalid stored state {run.state.value}"], run
+    too_old = _expired_drill(run, now)
+    if too_old:
+        return GateState.STALE, [too_old], run
     return run.state, _run_reasons(run), run
+
+
+def _expired_drill(run: GateRun, now: datetime) -> str | None:
+    """Why a passed drill no longer counts: it was taken longer ago than the gate's max_age (None while it counts).
+
+    A restore drill may be reused across candidates for `max_age`; that age keeps running after the gate ran, so
+    status and promote re-check it instead of trusting the state recorded at the time.
+    """
+    summary = run.summary if isinstance(run.summary, Mapping) else {}
+    max_age, drilled = summary.get("max_age_s"), summary.get("drilled_at")
+    if run.state is not GateState.PASSED or not isinstance(max_age, int | float) or not isinstance(drilled, str):
+        return None
+    try:
+        taken = datetime.fromisoformat(drilled)
+    except ValueError:
+        return f"run {run.id}: the drill's time {drilled!r} is unreadable; run the drill again"
+    age = (now - taken).total_seconds() if taken.tzinfo is not None else float("inf")
+    if age <= float(max_age):
+        return None
+    return (f"run {run.id}: the restore drill is {age / 86400:.1f} days old, older than max_age "
+            f"{float(max_age) / 86400:.1f} days; run the drill again")
 
 
 def _run_reasons(run: GateRun) -> list[str]:
@@ -213,7 +237,7 @@ def evaluate(
     """Decide every gate's state for facts.candidate_sha and whether that candidate may be promoted."""
     iso_utc(now)  # refuses a naive clock early
     automated: dict[str, tuple[GateState, list[str], GateRun | None]] = {
-        s.name: _automated(s, facts, runs, expected_bindings.get(s.name)) for s in specs if s.kind.automated
+        s.name: _automated(s, facts, runs, expected_bindings.get(s.name), now) for s in specs if s.kind.automated
     }
     # Only current (not stale), finished regression evidence may verify acceptance criteria.
     verifying = [run for s in specs if s.kind in VERIFYING_KINDS

@@ -49,11 +49,15 @@ class GateKind(StrEnum):
     SIGNOFF = "signoff"
     APPROVAL = "approval"
     CRITERIA = "criteria"
+    #: Operations gates (release/workflow/drills.py): a migration rehearsal and a backup-restore drill.
+    MIGRATION = "migration"
+    RESTORE_DRILL = "restore-drill"
 
     @property
     def automated(self) -> bool:
         """True for gates decided by a tool run rather than by people."""
-        return self in (GateKind.PYTEST, GateKind.BROWSER, GateKind.LOCUST, GateKind.COMMAND)
+        return self in (GateKind.PYTEST, GateKind.BROWSER, GateKind.LOCUST, GateKind.COMMAND, GateKind.MIGRATION,
+                        GateKind.RESTORE_DRILL)
 
 
 class DecisionKind(StrEnum):

@@ -25,6 +25,7 @@ def checklist_lines(status: Mapping[str, Any]) -> list[str]:
     if evaluated.get("from") == "recorded":
         lines.append(f"  settled: from the recorded evidence as of {_t(evaluated.get('as_of') or 'its promotion')}; "
                      "no target is probed")
+    lines.extend(_operations_lines(status))
     for g in status.get("gates", []):
         reason = _t("; ".join(g.get("reasons") or []))
         mark = _MARK.get(g["state"], _t(g["state"]))
@@ -50,4 +51,33 @@ def checklist_lines(status: Mapping[str, Any]) -> list[str]:
     else:
         lines.append("BLOCKED:")
         lines.extend(f"  - {_t(r)}" for r in status.get("blocking_reasons", []))
+    return lines
+
+
+def _window_text(window: Mapping[str, Any]) -> str:
+    return (f"{_t(window.get('label') or window.get('name'))}, {_t(window.get('start'))} to {_t(window.get('end'))}"
+            f" ({_t(window.get('timezone'))})")
+
+
+def _operations_lines(status: Mapping[str, Any]) -> list[str]:
+    """The freeze window in force and the next one, an emergency promotion and its review, pending reviews."""
+    lines: list[str] = []
+    freeze = status.get("freeze") or {}
+    if freeze.get("active"):
+        lines.append(f"  freeze window in force: {_window_text(freeze['active'])}; promote refuses "
+                     "(emergency path: docs/freeze-and-emergency.md)")
+    if freeze.get("upcoming"):
+        lines.append(f"  next freeze window: {_window_text(freeze['upcoming'])}")
+    emergency = status.get("emergency")
+    if emergency:
+        approvers = ", ".join(_t(a) for a in emergency.get("approvers") or []) or "none recorded"
+        lines.append(f"  emergency promotion by {_t(emergency.get('promoted_by'))} at "
+                     f"{_t(str(emergency.get('at', ''))[:19])}: {_t(emergency.get('reason'))}; approved by {approvers}")
+    review = status.get("review")
+    if review:
+        lines.append(f"  follow-up review by {_t(review.get('reviewed_by'))} at {_t(str(review.get('at', ''))[:19])}")
+    elif emergency:
+        lines.append("  follow-up review: pending (no normal release is prepared or promoted until it is recorded)")
+    for pending in status.get("pending_reviews") or []:
+        lines.append(f"  review pending: {_t(pending)}")
     return lines

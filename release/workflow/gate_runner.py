@@ -26,12 +26,15 @@ from release.config import GateConfig, Target
 from release.errors import UsageError
 from release.gates import ArtifactRef, EvidenceBinding, GateKind, GateState
 from release.ledger import CandidateRecord, ReleaseState
+from release.workflow import drills
 from release.workflow.context import Context
 from release.workflow.deploy import command_argv, run_command
 from release.workflow.status import tool_version
 from release.workflow.target import TargetIdentity, probe_identity
 
 DEFAULT_TIMEOUT_S = 1800.0
+#: Kinds that check the deployment as it is (its backups), not the candidate on it: the target need not run it.
+DEPLOYMENT_KINDS = frozenset({"restore-drill"})
 MAX_ARTIFACT_FILES = 60
 Progress = Callable[[str], None]
 
@@ -145,7 +148,7 @@ def run_gate(ctx: Context, gate_name: str, candidate: CandidateRecord, *, forced
         elif seen is None:
             problem = probed.problem if probed else "not probed"
             result = KindResult(GateState.ERROR, f"target {target.name} did not say which build it runs: {problem}")
-        elif not seen.runs(candidate_version(candidate), candidate.sha):
+        elif gate.kind not in DEPLOYMENT_KINDS and not seen.runs(candidate_version(candidate), candidate.sha):
             result = KindResult(GateState.ERROR, f"target {target.name} reports {seen.version} ({seen.how}), "
                                                  f"not candidate {candidate.tag} ({candidate_version(candidate)})")
         else:
@@ -495,29 +498,52 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# comparison.json schemas this version reads (load/compare.py READABLE_SCHEMAS; release/ reads files, not load/).
+COMPARISON_SCHEMAS = ("crvs-release/load-comparison/1", "crvs-release/load-comparison/2")
+
+
 def _comparison_reason(data: Mapping[str, Any] | None) -> str:
-    """Name the procedures a comparison failed (or could not decide) with their slowdown."""
+    """Name the deciding procedures a comparison failed (with the statistic: median or tail) or could not decide
+    (with the run length that would decide them); reported-only procedures are left out."""
     if not data:
         return "no comparison result"
     procs: Mapping[str, Any] = data["procedures"] if isinstance(data.get("procedures"), Mapping) else {}
     parts = []
     for name, proc in sorted(procs.items()):
-        if not isinstance(proc, Mapping):
+        if not isinstance(proc, Mapping) or proc.get("decides") is False:
             continue
         verdict = str(proc.get("verdict", "")).upper()
         if verdict in ("FAIL", "FAILED", "INCONCLUSIVE"):
-            ratio, lo, hi = proc.get("ratio"), proc.get("ci_low"), proc.get("ci_high")
-            text = f"{name} {verdict}"
-            if isinstance(ratio, (int, float)):
-                text += f": {ratio - 1:+.0%} slower"
-            if isinstance(lo, (int, float)) and isinstance(hi, (int, float)):
-                text += f" (CI {lo - 1:+.0%}..{hi - 1:+.0%})"
-            base, cand = proc.get("median_baseline_ms"), proc.get("median_candidate_ms")
-            if isinstance(base, (int, float)) and isinstance(cand, (int, float)):
-                text += f", median {base:.0f} ms -> {cand:.0f} ms"
-            parts.append(text)
+            parts.append(_procedure_reason(name, verdict, proc))
     failed = [p for p in parts if " FAIL" in p]
-    return "; ".join(failed or parts) or f"verdict {data.get('verdict')}"
+    return "; ".join(failed or parts) or f"{data.get('verdict')}: {data.get('reason') or 'no reason recorded'}"
+
+
+def _procedure_reason(name: str, verdict: str, proc: Mapping[str, Any]) -> str:
+    failed_on = [str(k) for k in proc.get("failed_on") or []]
+    text = f"{name} {verdict}" + (f" ({', '.join(failed_on)})" if failed_on else "")
+    stats = proc.get("statistics")
+    undecided = [k for k in ("median", "tail") if isinstance(stats, Mapping) and isinstance(stats.get(k), Mapping)
+                 and stats[k].get("verdict") == "INCONCLUSIVE"]
+    key = failed_on[0] if failed_on else (undecided[-1] if undecided else "median")
+    found = stats.get(key) if isinstance(stats, Mapping) else None
+    stat: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+    ratio = stat.get("ratio", proc.get("ratio"))
+    lo, hi = stat.get("fail_bound", proc.get("ci_low")), stat.get("pass_bound", proc.get("ci_high"))
+    if isinstance(ratio, (int, float)):
+        text += f": {key} {ratio - 1:+.0%}"
+    if isinstance(lo, (int, float)) and isinstance(hi, (int, float)):
+        text += f" (CI {lo - 1:+.0%}..{hi - 1:+.0%})"
+    base, cand = proc.get("median_baseline_ms"), proc.get("median_candidate_ms")
+    if isinstance(base, (int, float)) and isinstance(cand, (int, float)):
+        text += f", median {base:.0f} ms -> {cand:.0f} ms"
+    needed = proc.get("needed")
+    if verdict == "INCONCLUSIVE" and isinstance(needed, Mapping) and isinstance(needed.get("seconds"), (int, float)):
+        text += (f"; about {needed['seconds']:.0f} s of run (~{needed.get('samples_per_side')} samples a side) "
+                 "would decide it at the noise observed")
+    elif verdict == "INCONCLUSIVE" and proc.get("reason"):
+        text += f"; {str(proc['reason'])[:200]}"
+    return text
 
 
 def _load_files(directory: Path, prefix: str) -> list[tuple[Path, str]]:
@@ -531,6 +557,24 @@ def _load_files(directory: Path, prefix: str) -> list[tuple[Path, str]]:
             if flat != p:
                 shutil.copyfile(p, flat)
             files.append((flat, "load"))
+    return files
+
+
+def _ab_files(out: Path) -> list[tuple[Path, str]]:
+    """An A/B run's evidence, the documents the verdict rests on first (the ledger keeps MAX_ARTIFACT_FILES):
+    comparison.json, each side's merged stats and histograms, then each leg's window histograms and log. A leg's
+    own stats.json is left out: the report reads one stats document a side, the merged one."""
+    wanted = [out / "comparison.json"] + [out / side / name for side in ("baseline", "candidate")
+                                          for name in ("stats.json", "histograms.json")]
+    for side in ("baseline", "candidate"):
+        for leg in sorted((out / side).glob("leg-*")) or [out / side]:
+            wanted += [*sorted((leg / "parts").glob("windows-*.json")), leg / "locust.log"]
+    files: list[tuple[Path, str]] = []
+    for p in wanted:
+        if p.is_file():
+            flat = out / f"ab-{'-'.join(p.relative_to(out).parts)}"
+            shutil.copyfile(p, flat)
+            files.append((flat, "log" if p.suffix == ".log" else "load"))
     return files
 
 
@@ -576,9 +620,9 @@ def _locust(ctx: Context, gate: GateConfig, target: Target, candidate: Candidate
         argv = _cli("load", "ab", "--baseline-file", str(baseline_file), "--candidate-file",
                     str(workdir / "target.json"), "--out", str(out),
                     "--max-slowdown", f"{baseline['max_slowdown']:g}", "--confidence", f"{baseline['confidence']:g}",
-                    "--min-samples", str(baseline.get("min_samples", 30)), *common)
+                    "--min-samples", str(baseline.get("min_samples", 30)), *_ab_flags(baseline), *common)
         code = _run_tool(argv, ctx.root, env, timeout, log)
-        files = [(log, "log"), (baseline_file, "profile"), *_load_files(out, "ab-")]
+        files = [(log, "log"), (baseline_file, "profile"), *_ab_files(out)]
         comparison = _read_json(out / "comparison.json")
         cand_stats = _read_json(out / "candidate" / "stats.json")
         summary.update(mode="ab", baseline_url=against.gateway, exit_code=code,
@@ -616,7 +660,8 @@ def _locust(ctx: Context, gate: GateConfig, target: Target, candidate: Candidate
     comparison_path = workdir / "comparison.json"
     code = _run_tool(_cli("load", "compare", str(base_dir), str(out), "--max-slowdown",
                           f"{baseline['max_slowdown']:g}", "--confidence", f"{baseline['confidence']:g}",
-                          "--out", str(comparison_path)), ctx.root, env, 600, workdir / "compare-output.txt")
+                          *_decide_flag(baseline), "--out", str(comparison_path)),
+                     ctx.root, env, 600, workdir / "compare-output.txt")
     files += [(workdir / "compare-output.txt", "log")]
     comparison = _read_json(comparison_path)
     if comparison_path.is_file():
@@ -625,7 +670,29 @@ def _locust(ctx: Context, gate: GateConfig, target: Target, candidate: Candidate
     return _load_verdict(code, comparison, summary, files, workdir / "compare-output.txt", "baseline comparison")
 
 
+def _decide_flag(baseline: Mapping[str, Any]) -> list[str]:
+    """`--decide a,b` from the baseline's `decide` list (absent: the CLI's default; empty: '*', every procedure)."""
+    if "decide" not in baseline:
+        return []
+    names = [str(n) for n in baseline["decide"] or []]
+    return ["--decide", ",".join(names) if names else "*"]
+
+
+def _ab_flags(baseline: Mapping[str, Any]) -> list[str]:
+    """The A/B statistics options of `release load ab` from the baseline table (docs/load-statistics.md)."""
+    flags = _decide_flag(baseline)
+    for key, flag in (("max_tail_slowdown", "--max-tail-slowdown"), ("looks", "--looks"), ("window", "--window"),
+                      ("legs", "--legs")):
+        if baseline.get(key) is not None:
+            flags += [flag, f"{float(baseline[key]):g}" if key in ("max_tail_slowdown", "window")
+                      else str(int(baseline[key]))]
+    return flags
+
+
 def _slo_detail(stats: Mapping[str, Any]) -> str:
+    doubts = stats.get("inconclusive")
+    if stats.get("verdict") == "INCONCLUSIVE" and isinstance(doubts, list) and doubts:
+        return "; " + str(doubts[0])  # which load generator was saturated (docs/load-distributed.md)
     slo: Mapping[str, Any] = stats["slo"] if isinstance(stats.get("slo"), Mapping) else {}
     failed = [c for c in slo.get("checks") or [] if isinstance(c, Mapping) and not c.get("ok", True)]
     if not failed:
@@ -639,6 +706,9 @@ def _load_verdict(code: int | None, comparison: Mapping[str, Any] | None, summar
     if code is None or code not in _LOAD_EXIT or comparison is None:
         return KindResult(GateState.ERROR, f"{what} did not produce a verdict (exit {code}): {_log_tail(log)}",
                           summary, files)
+    if comparison.get("schema") not in COMPARISON_SCHEMAS:
+        return KindResult(GateState.ERROR, f"{what}: comparison.json carries schema {comparison.get('schema')!r}; "
+                                           f"this version reads {', '.join(COMPARISON_SCHEMAS)}", summary, files)
     state = _LOAD_EXIT[code]
     verdict = str(comparison.get("verdict", "")).upper()
     expected = {GateState.PASSED: "PASS", GateState.FAILED: "FAIL", GateState.INCONCLUSIVE: "INCONCLUSIVE"}[state]
@@ -650,11 +720,25 @@ def _load_verdict(code: int | None, comparison: Mapping[str, Any] | None, summar
     return KindResult(state, f"{what}: {_comparison_reason(comparison)}", summary, files)
 
 
+def _migration(ctx: Context, gate: GateConfig, target: Target, candidate: CandidateRecord,
+               workdir: Path) -> KindResult:
+    done = drills.rehearse(ctx, gate, target, candidate, workdir)
+    return KindResult(done.state, done.reason, done.summary, done.files)
+
+
+def _restore_drill(ctx: Context, gate: GateConfig, target: Target, candidate: CandidateRecord,
+                   workdir: Path) -> KindResult:
+    done = drills.drill(ctx, gate, target, candidate, workdir)
+    return KindResult(done.state, done.reason, done.summary, done.files)
+
+
 KINDS: dict[GateKind, Callable[[Context, GateConfig, Target, CandidateRecord, Path], KindResult]] = {
     GateKind.COMMAND: _command,
     GateKind.PYTEST: _pytest,
     GateKind.BROWSER: _browser,
     GateKind.LOCUST: _locust,
+    GateKind.MIGRATION: _migration,
+    GateKind.RESTORE_DRILL: _restore_drill,
 }
 
 __all__ = ["GateOutcome", "candidate_version", "junit_totals", "require_gate_secrets", "run_automated_gates",

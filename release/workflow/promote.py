@@ -7,6 +7,11 @@ target) and ``audit`` (the final audit event; the release becomes PROMOTED). A p
 the next run: DONE steps are skipped, and each step is idempotent on its own (a tag already at the sha is fine).
 A failed deploy or smoke check leaves the release FAILED_AFTER_PROMOTE: run ``release rollback``.
 
+With ``[watch]``, ``watch-baseline`` runs right before ``deploy`` and ``watch`` after ``smoke`` (docs/watch.md); a
+watch FAIL rolls back by itself when configured (outcome ROLLED_BACK). A new promotion inside a ``[[freeze]]``
+window, or while an emergency promotion awaits its review, is refused before any write unless it is an approved
+emergency (docs/freeze-and-emergency.md).
+
 Exactly one promotion at a time (docs/promotion.md): every step's ledger write is fenced on the claim (it fails with
 PromotionSuperseded, exit 1, when another process took the claim over), and the claim is checked again right before
 a ref moves and right before the deploy command runs. A claim held by a process that still runs on this host is never
@@ -41,10 +46,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from release.config import MANUAL_DEPLOY, Target
-from release.errors import Blocked, GitConflict, PromotionSuperseded
+from release.config import MANUAL_DEPLOY, Target, WatchSettings
+from release.errors import Blocked, GitConflict, PromotionSuperseded, UsageError
 from release.ledger import ReleaseRecord, ReleaseState, StepStatus
 from release.versioning import format_ref
+from release.workflow import emergency as emergency_path
+from release.workflow import watch as post_watch
 from release.workflow.context import Context
 from release.workflow.deploy import (
     KILL_GRACE_S,
@@ -59,6 +66,7 @@ from release.workflow.deploy import (
     run_command,
     target_command,
 )
+from release.workflow.freeze import active_window, pending_reviews, refuse_inside
 from release.workflow.gate_runner import write_profile
 from release.workflow.status import ReleaseView, evaluate_release, resolve_release
 from release.workflow.target import parse_image_record, probe_identity, wait_for
@@ -83,7 +91,8 @@ def _silent(_: str) -> None:
 
 @dataclass
 class PromoteResult:
-    """How a promotion ended: PROMOTED, ALREADY_PROMOTED, BLOCKED, FAILED_AFTER_PROMOTE or PLANNED (dry run)."""
+    """How a promotion ended: PROMOTED, ALREADY_PROMOTED, BLOCKED, FAILED_AFTER_PROMOTE, ROLLED_BACK (a failed
+    watch rolled production back) or PLANNED (dry run)."""
 
     version: str
     outcome: str
@@ -116,6 +125,15 @@ class PromoteResult:
 def production_target(ctx: Context) -> Target | None:
     """The target named 'production', if configured."""
     return ctx.config.targets.get(PRODUCTION_TARGET)
+
+
+def steps_for(watch: WatchSettings | None) -> tuple[str, ...]:
+    """The promotion's steps: STEPS, with the post-promote watch after smoke (and its pre-deploy baseline right
+    before the deploy) when [watch] is configured (docs/watch.md)."""
+    if watch is None:
+        return STEPS
+    before = (post_watch.BASELINE_STEP,) if watch.baseline == "pre-deploy" else ()
+    return ("tag", "production-branch", *before, "deploy", "smoke", post_watch.WATCH_STEP, "audit")
 
 
 def production_command(target: Target) -> tuple[str, str] | None:
@@ -213,8 +231,10 @@ def promotion_id(ctx: Context, version: str, sha: str) -> str:
     return hashlib.sha256("\0".join(("crvs-release promotion", version, sha, generation)).encode()).hexdigest()
 
 
-def _step_bound_s(step: str, target: Target) -> float:
+def _step_bound_s(step: str, target: Target, watch: WatchSettings | None = None) -> float:
     """The longest a live promote may spend in step between two ledger writes."""
+    if step in (post_watch.BASELINE_STEP, post_watch.WATCH_STEP) and watch is not None:
+        return post_watch.step_bound_s(watch, target)
     if step == "deploy":
         return target.deploy_timeout_s + target.version_timeout_s + 2 * KILL_GRACE_S
     if step == "smoke":
@@ -232,7 +252,8 @@ def lease_expires(ctx: Context, release: ReleaseRecord, target: Target) -> datet
     steps = ctx.ledger.steps(release.version)
     times = [t for t in (release.promotion_started_at, *(s.at for s in steps)) if t is not None]
     last = max(times) if times else ctx.now()
-    bound = LEASE_GRACE_S + sum(_step_bound_s(s.step, target) for s in steps if s.status is StepStatus.STARTED)
+    bound = LEASE_GRACE_S + sum(_step_bound_s(s.step, target, ctx.config.watch) for s in steps
+                                if s.status is StepStatus.STARTED)
     return last + timedelta(seconds=bound)
 
 
@@ -291,7 +312,7 @@ def _claim(ctx: Context, version: str, owner: str, target: Target, *, resume: bo
 
 
 def _plan(ctx: Context, view: ReleaseView, target: Target, command: RenderedCommand | None, tag: str,
-          done: list[str]) -> list[str]:
+          done: list[str], emergency: dict[str, Any] | None = None) -> list[str]:
     assert view.candidate is not None
     sha, branch = view.candidate.sha, ctx.config.release.production_branch
     deploy = (f"deploy {tag} to {target.name}: {' '.join(command.argv)}" if command is not None
@@ -306,25 +327,36 @@ def _plan(ctx: Context, view: ReleaseView, target: Target, command: RenderedComm
         "smoke": smoke,
         "audit": "audit event release.promoted; release state PROMOTED",
     }
-    return [("(done) " if step in done else "") + text[step] for step in STEPS]
+    if ctx.config.watch is not None:
+        text.update(post_watch.plan_lines(ctx.config.watch, target))
+    lines = [("(done) " if step in done else "") + text[step] for step in steps_for(ctx.config.watch)]
+    if emergency is not None:
+        lines.insert(0, f"emergency promotion inside freeze window {emergency['window']['text']}, approved by "
+                        f"{', '.join(emergency['approvers'])}: audit event {emergency_path.EMERGENCY_ACTION}; a "
+                        "follow-up review (`release review`) is then required before the next normal release")
+    return lines
 
 
 def promote(ctx: Context, version: str, *, resume: bool = False, force_takeover: bool = False,
-            kill_orphaned_deploy: bool = False, progress: Progress = _silent) -> PromoteResult:
+            kill_orphaned_deploy: bool = False, emergency: bool = False, reason: str | None = None,
+            progress: Progress = _silent) -> PromoteResult:
     """Re-evaluate every gate, then promote exclusively and resumably; blocked means nothing changed.
 
     ``resume`` takes over a claim whose owner ran on another host once its lease ran out; ``force_takeover`` does
     so at once (the operator has made sure it stopped); ``kill_orphaned_deploy`` kills, instead of waiting for, a
-    deploy command a dead promote left running on this host. See docs/promotion.md.
+    deploy command a dead promote left running on this host. See docs/promotion.md. ``emergency`` (with a
+    ``reason``) promotes inside a freeze window once the emergency role approved (docs/freeze-and-emergency.md).
     """
+    if reason is not None and not emergency:
+        raise UsageError("--reason goes with --emergency")
     result = _promote(ctx, version, resume=resume or force_takeover, force=force_takeover,
-                      kill_orphan=kill_orphaned_deploy, progress=progress)
+                      kill_orphan=kill_orphaned_deploy, emergency=emergency, reason=reason, progress=progress)
     result.production_branch = ctx.config.release.production_branch
     return result
 
 
-def _promote(ctx: Context, version: str, *, resume: bool, force: bool, kill_orphan: bool,
-             progress: Progress) -> PromoteResult:
+def _promote(ctx: Context, version: str, *, resume: bool, force: bool, kill_orphan: bool, emergency: bool,
+             reason: str | None, progress: Progress) -> PromoteResult:
     actor = ctx.require_actor()
     ctx.ledger.require_intact()  # verify before deciding, even "already promoted": a tampered ledger is exit 1
     release = resolve_release(ctx, version)
@@ -336,7 +368,16 @@ def _promote(ctx: Context, version: str, *, resume: bool, force: bool, kill_orph
         hint = "run `release rollback`" if release.state is ReleaseState.FAILED_AFTER_PROMOTE else \
             "prepare a new release"
         raise Blocked(f"release {release.version} is {release.state.value}; {hint}")
-    view = evaluate_release(ctx, release.version)
+    # A new promotion (not a resume of one already claimed) inside a freeze window is refused before any write,
+    # unless it is an approved emergency; so is a normal one while an emergency promotion awaits its review.
+    fresh = release.state is ReleaseState.PREPARED
+    window = active_window(ctx.config.freeze, ctx.now()) if fresh else None
+    if fresh and not emergency:
+        refuse_inside(ctx.config.freeze, ctx.now(), release.version)
+        emergency_path.refuse_pending(ctx, f"promotion of {release.version}", besides=release.version)
+    if fresh and emergency:
+        emergency_path.settings(ctx)  # no [emergency] table: exit 1 before anything else is asked
+    view = evaluate_release(ctx, release.version, operations=False)
     if not view.checklist.promotable or view.candidate is None:
         reasons = "; ".join(f"{g.gate}: {g.state.value}: {' / '.join(g.reasons) or 'no reason'}"
                             for g in view.checklist.gates if not g.state.counts) \
@@ -352,17 +393,25 @@ def _promote(ctx: Context, version: str, *, resume: bool, force: bool, kill_orph
     if not ctx.dry_run and not production.smoke_waiver:
         production.require_secrets(ctx.environ)  # the smoke check logs in: fail before moving anything
     done = ctx.ledger.completed_steps(release.version) if release.state is ReleaseState.PROMOTING else []
+    authorised = None
+    if fresh and emergency:
+        assert view.facts is not None, "a release with a candidate has facts"
+        authorised = emergency_path.authorise(ctx, release.version, view.facts, actor, reason, window)
     if ctx.dry_run:
         return PromoteResult(release.version, "PLANNED", tag, sha, f"would promote {view.candidate.tag} as {tag}",
-                             planned=_plan(ctx, view, production, command, tag, done), view=view)
+                             planned=_plan(ctx, view, production, command, tag, done, authorised), view=view)
     owner = _owner(actor)
+    if authorised is not None:
+        # Before the claim: a crash between the two cannot leave an emergency promotion unrecorded (the record
+        # counts once a claim follows it: release.workflow.freeze.pending_reviews).
+        emergency_path.record(ctx, release.version, actor, authorised)
     _claim(ctx, release.version, owner, production, resume=resume, force=force, progress=progress)
     done = ctx.ledger.completed_steps(release.version)
     key = promotion_id(ctx, release.version, sha)
     steps = _Steps(ctx, production, release.version, tag, sha, actor, progress, owner=owner, promotion_id=key,
                    kill_orphan=kill_orphan)
     result = PromoteResult(release.version, "PROMOTED", tag, sha, "", view=view, promotion_id=key)
-    for step in STEPS:
+    for step in steps_for(ctx.config.watch):
         if step in done:
             progress(f"step {step}: already done")
             result.steps.append({"step": step, "status": "skipped (already done)"})
@@ -383,6 +432,8 @@ def _promote(ctx: Context, version: str, *, resume: bool, force: bool, kill_orph
                 result.outcome = "FAILED_AFTER_PROMOTE"
                 result.message = (f"promotion of {release.version} failed at step {step}: {detail.get('reason')}; "
                                   "run `release rollback` to redeploy the previous production version")
+                if step == post_watch.WATCH_STEP and ctx.config.watch is not None:
+                    _after_watch(ctx, ctx.config.watch, result, detail, actor, progress)
                 return result
             # The audit step ends the claim (PROMOTED, no longer PROMOTING), so its DONE cannot be fenced on it;
             # the step itself checked the claim right before it wrote release.promoted.
@@ -402,6 +453,9 @@ def _promote(ctx: Context, version: str, *, resume: bool, force: bool, kill_orph
         result.message += f"; deploy = \"{MANUAL_DEPLOY}\": {MANUAL_NOTE}"
     if production.smoke_waiver:
         result.message += f"; smoke check waived: {production.smoke_waiver}"
+    if release.version in pending_reviews(ctx.ledger.audit_events()):
+        result.message += (f"; an EMERGENCY promotion: record its follow-up review (`release review {release.version} "
+                           "--notes TEXT`) before the next normal release")
     return result
 
 
@@ -568,16 +622,30 @@ class _Steps:
         return ok, {**where, **detail}
 
     def audit(self) -> tuple[bool, dict[str, Any]]:
-        already = [e for e in self.ctx.ledger.audit_events()
-                   if e.action == "release.promoted" and e.subject == self.version]
+        events = self.ctx.ledger.audit_events()
+        already = [e for e in events if e.action == "release.promoted" and e.subject == self.version]
+        # An emergency promotion says so in release.promoted (read from the ledger: resume-safe).
+        emergency = emergency_path.recorded(self.ctx, self.version) if self.version in pending_reviews(events) \
+            else None
+        marked = {"emergency": emergency} if emergency else {}
         self._fence()  # the last act: a superseded process must not announce the promotion
         if not already:
             self.ctx.ledger.append_audit(self.actor, "release.promoted", self.version,
                                          {"tag": self.final_tag, "sha": self.sha, "branch": self.branch,
-                                          "promotion_id": self.promotion_id, **self._how_it_was_deployed()},
-                                         now=self.ctx.now())
+                                          "promotion_id": self.promotion_id, **self._how_it_was_deployed(),
+                                          **marked}, now=self.ctx.now())
         self.ctx.ledger.set_release_state(self.version, ReleaseState.PROMOTED, actor=self.actor, now=self.ctx.now())
-        return True, {"event": "release.promoted"}
+        return True, {"event": "release.promoted", **({"emergency": True} if emergency else {})}
+
+    def watch_baseline(self) -> tuple[bool, dict[str, Any]]:
+        assert self.ctx.config.watch is not None, "steps_for adds the watch steps only with [watch]"
+        return post_watch.measure_baseline(self.ctx, self.target, self.ctx.config.watch, self.version, self.progress)
+
+    def watch(self) -> tuple[bool, dict[str, Any]]:
+        assert self.ctx.config.watch is not None, "steps_for adds the watch steps only with [watch]"
+        recorded = {s.step: s for s in self.ctx.ledger.steps(self.version)}.get(post_watch.BASELINE_STEP)
+        return post_watch.watch(self.ctx, self.target, self.ctx.config.watch, self.version,
+                                recorded.detail if recorded is not None else None, self.progress)
 
     def _how_it_was_deployed(self) -> dict[str, Any]:
         """The deploy and smoke facts for the release.promoted event, read from the recorded steps (resume-safe)."""
@@ -590,6 +658,20 @@ class _Steps:
             how["deploy"] = {k: deploy[k] for k in ("argv", "variables", "images") if k in deploy}
         how["smoke"] = {"waived": smoke["waived"]} if smoke.get("waived") else {"counts": smoke.get("counts")}
         return how
+
+
+def _after_watch(ctx: Context, settings: WatchSettings, result: PromoteResult, detail: dict[str, Any], actor: str,
+                 progress: Progress) -> None:
+    """A failed watch: audit and notify, then roll back when it is a FAIL and [watch] rollback = true."""
+    outcome = post_watch.after_failure(ctx, settings, result.version, detail, actor, progress)
+    result.steps[-1].update(outcome)
+    if outcome.get("rollback") == "done":
+        back = outcome.get("rollback_result") or {}
+        result.outcome = "ROLLED_BACK"
+        result.message = (f"promotion of {result.version} failed at step watch: {detail.get('reason')}; rolled back "
+                          f"automatically: {back.get('message')}")
+    elif outcome.get("rollback") == "failed":
+        result.message += f"; the automatic rollback failed: {outcome.get('rollback_error') or 'see the audit log'}"
 
 
 def smoke_check(ctx: Context, target: Target) -> tuple[bool, dict[str, Any]]:

@@ -2,11 +2,15 @@
 
 The script is written into the repository as ``scripts/deploy``; a target's deploy command is then
 ``scripts/deploy ENV {version} {commit}``. It reads the environment's three ports (gateway, register, country
-config) and database from ``<run_dir>/<ENV>.json``, and the fault profile from ``deploy/latency.json`` *as
-committed at {commit}* (so a commit that ships a slowdown really deploys one), stops the previous sandbox of that
-environment (pid file), starts a new one with ``--app-version VERSION`` (what the gateway reports in
-``X-Version``), waits for the gateway's ``/ping`` and exits 0. Like a real deploy hook it prints what it
-deployed as ``RELEASE_IMAGE_<NAME>=<image:tag>`` lines, which ``release prepare`` keeps as evidence. Run state
+config) and database from ``<run_dir>/<ENV>.json``, and the fault profile from ``deploy/latency.json`` (and
+``deploy/faults.json``: ``slowdown`` and ``tail``, as the sandbox's flags) *as committed at {commit}* (so a commit
+that ships a slowdown really deploys one), stops the previous sandbox of that environment (pid file), starts a
+new one with ``--app-version VERSION`` (what the gateway reports in ``X-Version``), waits for the gateway's ``/ping`` and exits 0. Like a real deploy hook it prints what it
+deployed as ``RELEASE_IMAGE_<NAME>=<image:tag>`` lines, which ``release prepare`` keeps as evidence. Before it
+starts the sandbox it applies the schema migration the commit ships: ``deploy/migration.json`` at {commit} names a
+revision for ``sandbox migrate`` (as a candidate that ships the date-of-death defect does; no file, no
+migration). ``scripts/deploy --migrate DB COMMIT`` does only that, on any database: the migration rehearsal
+gate's command. Run state
 (pid files, logs, databases) lives in ``run_dir``, outside the repository.
 """
 
@@ -69,15 +73,40 @@ def latency_at(commit):
     return json.loads(proc.stdout or "{{}}")
 
 
+def faults_at(commit):
+    """deploy/faults.json at the commit: {{"slowdown": {{PROC: 1.2}}, "tail": {{PROC: "0.05:+50"}}}} (optional)."""
+    proc = subprocess.run(["git", "show", commit + ":deploy/faults.json"], capture_output=True, text=True)
+    if proc.returncode != 0:
+        return {{}}
+    return json.loads(proc.stdout or "{{}}")
+
+
+def migrate(db, commit):
+    """Apply the schema migration the commit ships: deploy/migration.json names its revision (none: no migration)."""
+    proc = subprocess.run(["git", "show", commit + ":deploy/migration.json"], capture_output=True, text=True)
+    if proc.returncode != 0:
+        print("no schema migration in %s" % commit[:12])
+        return 0
+    target = json.loads(proc.stdout or "{{}}").get("to") or "head"
+    argv = [{python!r}, "-m", "sandbox", "migrate", "--db", db, "--to", target]
+    return subprocess.run(argv, stdin=subprocess.DEVNULL).returncode
+
+
 def main(env, version, commit):
     conf = json.loads((RUN_DIR / (env + ".json")).read_text())
     pidfile = RUN_DIR / (env + ".pid")
     stop(pidfile)
+    if migrate(conf["db"], commit) != 0:
+        print("the schema migration of %s failed; not started" % env, file=sys.stderr)
+        return 1
     argv = [{python!r}, "-m", "sandbox", "serve", "--host", "127.0.0.1", "--port", str(conf["port"]),
             "--register-port", str(conf["register_port"]), "--config-port", str(conf["config_port"]),
             "--db", conf["db"], "--app-version", version]
     for proc_name, ms in sorted(latency_at(commit).items()):
         argv += ["--latency", proc_name + "=" + str(ms)]
+    for flag, values in sorted(faults_at(commit).items()):  # the sandbox refuses any other key or a bad value
+        for proc_name, value in sorted(values.items()):
+            argv += ["--" + flag, proc_name + "=" + str(value)]
     log = open(RUN_DIR / (env + ".log"), "ab")
     child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                              start_new_session=True, close_fds=True)
@@ -102,8 +131,10 @@ def main(env, version, commit):
 
 
 if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--migrate":  # scripts/deploy --migrate DB COMMIT: the rehearsal's
+        sys.exit(migrate(sys.argv[2], sys.argv[3]))
     if len(sys.argv) != 4:
-        print("usage: scripts/deploy ENV VERSION COMMIT", file=sys.stderr)
+        print("usage: scripts/deploy ENV VERSION COMMIT | scripts/deploy --migrate DB COMMIT", file=sys.stderr)
         sys.exit(2)
     sys.exit(main(*sys.argv[1:]))
 '''

@@ -9,6 +9,7 @@ the report a year later, must not turn a recorded PASSED into INCONCLUSIVE ("tar
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +33,16 @@ from release.gates import (
 from release.ledger import CandidateRecord, ReleaseRecord
 from release.versioning import format_ref
 from release.workflow.context import Context
+from release.workflow.freeze import (
+    EMERGENCY_ACTION,
+    REVIEW_ACTION,
+    FreezeNotice,
+    blocking_reason,
+    latest_event,
+    notice,
+    pending_review_reason,
+    pending_reviews,
+)
 from release.workflow.target import TargetIdentity, probe
 
 #: Who attests criteria by hand when a criteria gate names no `role` in release.toml.
@@ -93,6 +104,12 @@ class ReleaseView:
     evaluated_from: str = "live"
     #: the moment a recorded evaluation stands at (the promotion claim), or None
     as_of: datetime | None = None
+    #: freeze windows in force or ahead (an open release only), and emergency promotions awaiting review
+    freeze: FreezeNotice | None = None
+    pending_reviews: tuple[str, ...] = ()
+    #: the emergency record of this release (promoted inside a freeze window) and its follow-up review, if any
+    emergency: Mapping[str, Any] | None = None
+    review: Mapping[str, Any] | None = None
 
 
 def resolve_release(ctx: Context, version: str | None) -> ReleaseRecord:
@@ -123,11 +140,13 @@ def normalise_version(ctx: Context, text: str) -> str:
         raise InvalidVersion(f"invalid version {text!r}: expected X.Y.Z, e.g. 1.2.0") from None
 
 
-def evaluate_release(ctx: Context, version: str | None = None) -> ReleaseView:
+def evaluate_release(ctx: Context, version: str | None = None, *, operations: bool = True) -> ReleaseView:
     """Evaluate every gate of a release's newest candidate: live for an open release, from records once settled.
 
     An open release probes each automated gate's target now. A settled one (SETTLED_STATES) never probes: see
-    settled_view.
+    settled_view. An open release is also blocked by a freeze window in force and by another release's emergency
+    promotion that awaits its follow-up review, as promote would refuse it (``operations=False`` leaves both out:
+    promote checks them itself, before its emergency path).
     """
     ctx.ledger.require_intact()  # verify before deciding: a row that disagrees with the audit chain is exit 1
     release = resolve_release(ctx, version)
@@ -139,7 +158,7 @@ def evaluate_release(ctx: Context, version: str | None = None) -> ReleaseView:
     facts = release_facts(ctx, release, candidate)
     runs = ctx.ledger.runs_for_release(release.version)
     if release.state.value in SETTLED_STATES:
-        return settled_view(ctx, release, candidate, facts, specs, runs)
+        return operations_view(ctx, settled_view(ctx, release, candidate, facts, specs, runs), block=False)
     seen: dict[str, TargetIdentity | None] = {}
     bindings: dict[str, EvidenceBinding | None] = {}
     for gate in ctx.config.gates.values():
@@ -151,7 +170,30 @@ def evaluate_release(ctx: Context, version: str | None = None) -> ReleaseView:
         bindings[gate.name] = expected_binding(gate, candidate.sha, seen[target.name], target.gateway)
     checklist = evaluate(specs, facts, runs, ctx.ledger.decisions_for(release.version),
                          ctx.ledger.waivers_for(release.version), bindings, ctx.now())
-    return ReleaseView(release, candidate, facts, specs, checklist, seen)
+    return operations_view(ctx, ReleaseView(release, candidate, facts, specs, checklist, seen), block=operations)
+
+
+def operations_view(ctx: Context, view: ReleaseView, *, block: bool) -> ReleaseView:
+    """The view with its emergency record and review, the freeze notice and pending reviews; with `block` (an open
+    release) a window in force and another release's pending review are blocking reasons, as promote refuses."""
+    events = ctx.ledger.audit_events()
+    version = view.release.version
+    emergency, review = latest_event(events, EMERGENCY_ACTION, version), latest_event(events, REVIEW_ACTION, version)
+    found = dataclasses.replace(
+        view, emergency=None if emergency is None else {**emergency.payload, "promoted_by": emergency.actor,
+                                                          "at": iso_utc(emergency.at)},
+        review=None if review is None else {**review.payload, "reviewed_by": review.actor, "at": iso_utc(review.at)})
+    if not block:
+        return found
+    now = notice(ctx.config.freeze, ctx.now())
+    pending = tuple(v for v in pending_reviews(events) if v != version)
+    reasons = [blocking_reason(now.active)] if now.active is not None else []
+    reasons += [pending_review_reason(v) for v in pending]
+    checklist = view.checklist
+    if reasons:
+        checklist = dataclasses.replace(checklist, promotable=False,
+                                        blocking_reasons=(*checklist.blocking_reasons, *reasons))
+    return dataclasses.replace(found, checklist=checklist, freeze=now, pending_reviews=pending)
 
 
 def settled_view(ctx: Context, release: ReleaseRecord, candidate: CandidateRecord, facts: ReleaseFacts,
@@ -278,4 +320,8 @@ def view_json(view: ReleaseView) -> dict[str, Any]:
         "gates": [gate_status_json(g) for g in view.checklist.gates],
         "targets": {name: (seen.to_json() if seen else None) for name, seen in view.targets.items()},
         "evaluated": {"from": view.evaluated_from, "as_of": iso_utc(view.as_of) if view.as_of else None},
+        "freeze": view.freeze.to_json() if view.freeze else None,
+        "pending_reviews": list(view.pending_reviews),
+        "emergency": dict(view.emergency) if view.emergency else None,
+        "review": dict(view.review) if view.review else None,
     }

@@ -1,9 +1,11 @@
-"""`release demo` end to end: the first release is promoted, the slower second one is blocked, nothing left running."""
+"""`release demo` end to end: the first release is promoted, the slower second one and the third one (whose migration
+drops the date of death) are blocked, nothing is left running."""
 
 from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 
@@ -19,6 +21,16 @@ def _sandboxes_running_under(path) -> list[str]:
     return [line for line in out.splitlines() if "sandbox" in line and str(path) in line]
 
 
+def _deaths_with_a_date_of_death(backup) -> int:
+    """Counted with SQL from production's backup, not by the tool under test."""
+    db = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
+    try:
+        return db.execute("select count(*) from event where type = 'death' and "
+                          "json_extract(declaration, '$.\"eventDetails.date\"') is not null").fetchone()[0]
+    finally:
+        db.close()
+
+
 def test_release_demo_promotes_then_blocks_a_search_slowdown(tmp_path, clean_env):
     workdir = tmp_path / "demo"
     env = dict(clean_env, PYTHONPATH=str(REPO_ROOT))
@@ -29,11 +41,19 @@ def test_release_demo_promotes_then_blocks_a_search_slowdown(tmp_path, clean_env
     assert data["ok"] is True
     prepares = [s for s in data["steps"] if s["step"] == "prepare"]
     promotes = [s for s in data["steps"] if s["step"] == "promote"]
-    assert prepares[0]["version"] == "1.1.0" and prepares[0]["gates"] == {"regression": "PASSED", "load": "PASSED"}
+    assert prepares[0]["version"] == "1.1.0" and prepares[0]["gates"] == {"regression": "PASSED", "load": "PASSED",
+                                                                         "rehearsal": "PASSED"}
     assert promotes[0]["outcome"] == "PROMOTED"
     assert prepares[1]["version"] == "1.2.0" and prepares[1]["gates"]["load"] == "FAILED"
     assert "event.search" in prepares[1]["load_reason"]
     assert promotes[1]["outcome"] == "BLOCKED" and "load: FAILED" in promotes[1]["message"]
+    # The third candidate: search is fast again, but its migration drops every death's date of death.
+    assert prepares[2]["tag"] == "v1.2.0-rc.2"
+    assert prepares[2]["gates"]["load"] == "PASSED" and prepares[2]["gates"]["rehearsal"] == "FAILED"
+    assert promotes[2]["outcome"] == "BLOCKED" and "rehearsal: FAILED" in promotes[2]["message"]
+    deaths = _deaths_with_a_date_of_death(workdir / "run" / "production-backup.db")
+    assert deaths > 0
+    assert f"eventDetails.date (date of death): {deaths} of {deaths} records lost it" in promotes[2]["message"]
     repo = workdir / "crvs-core"
 
     def git(*args):
@@ -53,7 +73,8 @@ def test_release_demo_promotes_then_blocks_a_search_slowdown(tmp_path, clean_env
     status = json.loads(subprocess.run([sys.executable, "-m", "release.cli.main", "status", "1.1.0", "--json"],
                                        cwd=repo, env=env, capture_output=True, text=True, timeout=300).stdout)
     versions = {g["gate"]: g["evidence"]["target_version"] for g in status["gates"] if g["evidence"]}
-    assert versions == {"regression": "1.1.0-rc.1", "load": "1.1.0-rc.1"}  # the X-Version each gate saw
+    # the X-Version each gate saw
+    assert versions == {"regression": "1.1.0-rc.1", "load": "1.1.0-rc.1", "rehearsal": "1.1.0-rc.1"}
     for report in data["reports"].values():
         assert os.path.isfile(report)
     with open(data["reports"]["second"], encoding="utf-8") as second:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 from gate_builders import (
@@ -27,6 +28,7 @@ from release.gates import (
     Decision,
     DecisionKind,
     EvidenceBinding,
+    GateKind,
     GateRun,
     GateSpec,
     GateState,
@@ -188,3 +190,30 @@ def test_unknown_target_identity_keeps_a_failed_runs_own_reason(state, expected_
     assert any("target identity is unknown" in r for r in status.reasons)
     if state is not GateState.PASSED:
         assert "event.search FAIL: +50% slower" in status.reasons
+
+
+DRILL = GateSpec("restore", GateKind.RESTORE_DRILL, "cfg-drill")
+
+
+@pytest.mark.parametrize(("days_ago", "max_age_days", "state", "says"), [
+    (1, 30, GateState.PASSED, "run 1: PASSED"),
+    (29.9, 30, GateState.PASSED, "run 1: PASSED"),
+    (31, 30, GateState.STALE, "31.0 days old, older than max_age 30.0 days"),
+    (31, None, GateState.PASSED, "run 1: PASSED"),  # no max_age: a drill per candidate, its age does not matter
+], ids=["fresh", "just-inside", "expired", "no-max-age"])
+def test_a_reused_restore_drill_goes_stale_once_older_than_max_age(days_ago, max_age_days, state, says) -> None:
+    """The age keeps running after the gate ran: status and promote decide on it now, not when the run finished."""
+    summary: dict[str, object] = {"drilled_at": (NOW - timedelta(days=days_ago)).isoformat()}
+    if max_age_days is not None:
+        summary["max_age_s"] = max_age_days * 86400.0
+    checklist = evaluate([DRILL], FACTS, [run(DRILL, GateState.PASSED, summary=summary)], [], [], expected(DRILL),
+                         now=NOW)
+    assert checklist.gates[0].state is state
+    assert any(says in reason for reason in checklist.gates[0].reasons), checklist.gates[0].reasons
+    assert checklist.promotable is (state is GateState.PASSED)
+
+
+def test_a_drill_whose_time_cannot_be_read_does_not_count() -> None:
+    bad = run(DRILL, GateState.PASSED, summary={"drilled_at": "yesterday", "max_age_s": 86400.0})
+    checklist = evaluate([DRILL], FACTS, [bad], [], [], expected(DRILL), now=NOW)
+    assert checklist.gates[0].state is GateState.STALE and not checklist.promotable
