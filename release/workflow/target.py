@@ -17,8 +17,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from release.config import IdentitySpec, Target
 
 #: The deploy hook's record of what it deployed: stdout lines ``RELEASE_IMAGE_<NAME>=<image:tag>``.
@@ -97,6 +95,8 @@ def probe_identity(target: Target, *, timeout: float = 3.0, environ: Mapping[str
         return _probe_command(target, spec, environ)
     url = _resolve(spec.json_url or spec.path, target.gateway)
     how = f"{spec.header} header of GET {url}" if spec.kind == "header" else f"key {spec.key!r} of GET {url}"
+    import httpx  # here, not at the top: every CLI command imports this module, few of them probe a target
+
     try:
         response = httpx.get(url, timeout=timeout)
     except httpx.HTTPError as exc:
