@@ -77,9 +77,12 @@ def echo_recorded(recorded: Recorded, as_json: bool) -> None:
 @click.option("--reject", is_flag=True, help="Reject instead of approve (needs --comment).")
 @click.option("--comment", default="", help="Comment (required with --reject).")
 @click.option("--gate", metavar="NAME", help="The approval gate (default: the only one).")
+@click.option("--record", "record", metavar="HASH",
+              help="The change record version decided on (default: the current one); refused once superseded.")
 @signing_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def command(version: str, actor: str | None, reject: bool, comment: str, gate: str | None, sign_with: Path | None,
+def command(version: str, actor: str | None, reject: bool, comment: str, gate: str | None, record: str | None,
+            sign_with: Path | None,
             print_payload: bool, payload: Path | None, signature: Path | None, as_json: bool) -> None:
     """Approve (or --reject) the newest candidate of VERSION on an approval gate."""
     from release.gates import DecisionKind
@@ -93,5 +96,5 @@ def command(version: str, actor: str | None, reject: bool, comment: str, gate: s
         echo_payload(statement(ctx, kind, approval_gate(ctx, gate), version, comment=comment))
         return
     recorded = approve(ctx, version, gate=gate, reject=reject, comment=comment,
-                       signing=cli_signing(ctx, sign_with, payload, signature), via="cli")
+                       signing=cli_signing(ctx, sign_with, payload, signature), via="cli", record=record)
     echo_recorded(recorded, as_json)

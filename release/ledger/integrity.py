@@ -32,6 +32,7 @@ from release.ledger.schema import (
     DecisionRow,
     GateRunRow,
     PromotionStepRow,
+    RecordVersionRow,
     ReleaseRow,
     WaiverRow,
     WebUserRow,
@@ -44,10 +45,11 @@ BASELINE_ACTION = "ledger.integrity_baseline"
 #: Every table whose rows decide something (web_users: who may decide in the web UI), in foreign-key order.
 COVERED: dict[str, Table] = {
     str(m.__tablename__): m.__table__  # type: ignore[misc]
-    for m in (ReleaseRow, CandidateRow, GateRunRow, ArtifactRow, DecisionRow, WaiverRow, PromotionStepRow, WebUserRow)
+    for m in (ReleaseRow, CandidateRow, GateRunRow, ArtifactRow, DecisionRow, WaiverRow, PromotionStepRow, WebUserRow,
+              RecordVersionRow)  # record_versions: the records decisions name (migration 0003)
 }
 #: Tables whose rows are written once and never changed.
-IMMUTABLE = frozenset({"candidates", "artifacts", "decisions", "waivers"})
+IMMUTABLE = frozenset({"candidates", "artifacts", "decisions", "waivers", "record_versions"})
 #: Columns kept in an image only as a sha256: never put a secret in the audit log.
 SECRET_COLUMNS = frozenset({("web_users", "password_hash")})
 DIGEST = "sha256:"

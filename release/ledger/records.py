@@ -149,3 +149,48 @@ class WebUser:
     password_hash: str
     disabled: bool
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class RecordVersion:
+    """One stored version of a release's change record (n counts from 1; the newest one is current)."""
+
+    version: str
+    n: int
+    record_hash: str
+    content_hash: str
+    fingerprint: str
+    candidate_sha: str | None
+    verdict: str
+    reason: str
+    created_by: str
+    created_at: datetime
+    #: {"data": the record data it renders from} (empty in listings, which leave it out).
+    body: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+class DeliveryStatus(StrEnum):
+    """Where one webhook delivery stands: pending until delivered, or failed after its last attempt."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class OutboxDelivery:
+    """One webhook delivery of one event, as the outbox holds it."""
+
+    id: int
+    delivery_id: str
+    webhook: str
+    event: str
+    subject: str
+    payload: Mapping[str, Any]
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+    audit_seq: int | None = None

@@ -133,6 +133,8 @@ class DecisionRow(Base):
     criterion: Mapped[str | None] = mapped_column(String(128))
     #: An SSH signature (ssh-keygen -Y sign) over the decision's canonical bytes, for CLI decisions that need one.
     signature: Mapped[str | None] = mapped_column(Text)
+    #: Where it was made: "cli" or "web" (NULL for decisions recorded before migration 0003).
+    via: Mapped[str | None] = mapped_column(String(16))
 
 
 class WaiverRow(Base):
@@ -186,3 +188,52 @@ class WebUserRow(Base):
     password_hash: Mapped[str] = mapped_column(String(512))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RecordVersionRow(Base):
+    """One rendered version of a release's change record: the exact bytes a board member read, by hash.
+
+    Written once on prepare, on each decision and when the evidence under it changed; never changed after.
+    """
+
+    __tablename__ = "record_versions"
+    __table_args__ = (UniqueConstraint("release_id", "n"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id", ondelete="RESTRICT"), index=True)
+    n: Mapped[int] = mapped_column(Integer)
+    #: sha256 of the canonical JSON of the stored record data: what a decision names as the record it was made on.
+    record_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The record's content hash (release.report.sections.content_hash): the same across decisions.
+    content_hash: Mapped[str] = mapped_column(String(64))
+    #: A hash of everything the record shows but its render time, to tell whether a new version is due.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    candidate_sha: Mapped[str | None] = mapped_column(String(64))
+    verdict: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(32))
+    created_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: {"data": the record data the html, md and pdf are rendered from}; a JSON column, so the audit image holds
+    #: its digest, not the whole record.
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class NotifyOutboxRow(Base):
+    """One webhook delivery of one event, written in the transaction of the event (a transactional outbox).
+
+    Not bound to the audit chain: it decides nothing, and its status changes as the deliverer works.
+    """
+
+    __tablename__ = "notify_outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(String(64), unique=True)
+    webhook: Mapped[str] = mapped_column(String(128))
+    event: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(512))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    audit_seq: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -48,7 +48,10 @@ from release.ledger.records import (
     AuditEvent,
     AuditReport,
     CandidateRecord,
+    DeliveryStatus,
+    OutboxDelivery,
     PromotionStep,
+    RecordVersion,
     ReleaseRecord,
     ReleaseState,
     StepStatus,
@@ -60,7 +63,9 @@ from release.ledger.schema import (
     CandidateRow,
     DecisionRow,
     GateRunRow,
+    NotifyOutboxRow,
     PromotionStepRow,
+    RecordVersionRow,
     ReleaseRow,
     WaiverRow,
     WebUserRow,
@@ -106,6 +111,10 @@ def _waiver(row: WaiverRow, sha: str) -> Waiver:
 
 class Ledger:
     """The release ledger: releases, candidates, gate runs, evidence, decisions, waivers and the audit chain."""
+
+    #: (webhook name, events it subscribes to), set by release.notify.attach from [[notify.webhook]]: each
+    #: audit event that announces one of those events gets an outbox row per webhook, in its own transaction.
+    notify_routes: tuple[tuple[str, frozenset[str]], ...] = ()
 
     def __init__(self, engine: Engine, evidence_root: Path) -> None:
         """Wrap an already migrated engine; use Ledger.open instead."""
@@ -183,6 +192,7 @@ class Ledger:
         session.flush()  # assigns seq, which the hash covers
         row.hash = chain.event_hash(prev, row.seq, at, actor, action, subject, json.loads(text))
         session.flush()
+        self._enqueue(session, row, json.loads(text))  # the outbox row commits (or rolls back) with its event
         return row
 
     def append_audit(self, actor: str, action: str, subject: str, payload: Mapping[str, Any],
@@ -647,8 +657,11 @@ class Ledger:
             return self._decisions(s, version, candidate_sha)
 
     def record_decision(self, decision: Decision, *, spec: GateSpec, facts: ReleaseFacts,
-                        now: datetime | None = None) -> Decision:
-        """Check the decision with check_decision against what is recorded, then record it, atomically."""
+                        now: datetime | None = None, via: str | None = None) -> Decision:
+        """Check the decision with check_decision against what is recorded, then record it, atomically.
+
+        via says where it was made ("cli" or "web"; None for callers that do not say).
+        """
         at = _now(now)
         if decision.gate != spec.name or decision.candidate_sha != facts.candidate_sha:
             raise DecisionInvalid(f"decision is for {decision.gate}@{decision.candidate_sha[:12]} but the gate and "
@@ -662,7 +675,7 @@ class Ledger:
             row = DecisionRow(candidate_id=cand.id, gate=decision.gate, kind=DecisionKind(decision.kind).value,
                               actor=decision.actor, role=role, comment=decision.comment, at=decision.at,
                               report_hash=decision.report_hash, criterion=decision.criterion,
-                              signature=decision.signature)
+                              signature=decision.signature, via=via)
             s.add(row)
             s.flush()
             self._append(s, decision.actor, f"decision.{DecisionKind(decision.kind).value}",
@@ -670,7 +683,7 @@ class Ledger:
                          {"gate": decision.gate, "sha": facts.candidate_sha, "role": role,
                           "comment": decision.comment, "report_hash": decision.report_hash,
                           "criterion": decision.criterion, "decided_at": decision.at,
-                          "signature": decision.signature, ROWS: integrity.images(row)}, at)
+                          "signature": decision.signature, "via": via, ROWS: integrity.images(row)}, at)
             return Decision(DecisionKind(decision.kind), decision.gate, decision.actor, role, decision.candidate_sha,
                             decision.comment, decision.at, decision.report_hash, decision.criterion,
                             signature=decision.signature)
@@ -745,3 +758,149 @@ class Ledger:
             s.flush()
             self._append(s, actor, "web_user.disabled" if disabled else "web_user.enabled", email,
                          {"email": email, ROWS: integrity.images(row)}, at)
+
+    # ----- change record versions (snapshots a decision names) ------------------------------------------
+
+    @staticmethod
+    def _record_version(row: RecordVersionRow, version: str, *, body: bool) -> RecordVersion:
+        return RecordVersion(version, row.n, row.record_hash, row.content_hash, row.fingerprint, row.candidate_sha,
+                             row.verdict, row.reason, row.created_by, row.created_at,
+                             dict(row.body or {}) if body else {})
+
+    def add_record_version(self, version: str, *, data: Mapping[str, Any], content_hash: str, fingerprint: str,
+                           candidate_sha: str | None, verdict: str, reason: str, actor: str,
+                           now: datetime | None = None) -> tuple[RecordVersion, bool]:
+        """Store a record's data as the release's next version; (version, True), or (newest, False) when the
+        newest version already has this fingerprint (nothing written: the record says what it said).
+
+        The record hash is the sha256 of the data's canonical JSON: the renderers are pure functions of it.
+        """
+        at = _now(now)
+        text = canonical_json(dict(data))
+        record_hash = chain.sha256_hex(text)
+        with self._write() as s:
+            rel = self._release_row(s, version)
+            newest = s.scalars(select(RecordVersionRow).where(RecordVersionRow.release_id == rel.id)
+                               .order_by(RecordVersionRow.n.desc()).limit(1)).one_or_none()
+            if newest is not None and newest.fingerprint == fingerprint:
+                return self._record_version(newest, version, body=True), False
+            row = RecordVersionRow(release_id=rel.id, n=(newest.n + 1) if newest is not None else 1,
+                                   record_hash=record_hash, content_hash=content_hash, fingerprint=fingerprint,
+                                   candidate_sha=candidate_sha, verdict=verdict, reason=reason, created_by=actor,
+                                   created_at=at, body={"data": json.loads(text)})
+            s.add(row)
+            s.flush()
+            self._append(s, actor, "record.rendered", f"{version}/record/{row.n}",
+                         {"version": version, "n": row.n, "record_hash": record_hash, "content_hash": content_hash,
+                          "candidate_sha": candidate_sha, "verdict": verdict, "reason": reason,
+                          ROWS: integrity.images(row)}, at)
+            return self._record_version(row, version, body=True), True
+
+    def record_versions(self, version: str) -> list[RecordVersion]:
+        """Every stored version of the release's record, oldest first, without their bodies."""
+        with self._read() as s:
+            rel = self._release_row(s, version)
+            rows = s.scalars(select(RecordVersionRow).where(RecordVersionRow.release_id == rel.id)
+                             .order_by(RecordVersionRow.n)).all()
+            return [self._record_version(r, version, body=False) for r in rows]
+
+    def record_version(self, version: str, *, n: int | None = None, record_hash: str | None = None,
+                       body: bool = True) -> RecordVersion | None:
+        """One version by number or hash (neither: the newest), with its body; None when there is no such one."""
+        with self._read() as s:
+            rel = self._release_row(s, version)
+            query = select(RecordVersionRow).where(RecordVersionRow.release_id == rel.id)
+            if n is not None:
+                query = query.where(RecordVersionRow.n == n)
+            if record_hash is not None:
+                query = query.where(RecordVersionRow.record_hash == record_hash)
+            row = s.scalars(query.order_by(RecordVersionRow.n.desc()).limit(1)).one_or_none()
+            return self._record_version(row, version, body=body) if row is not None else None
+
+    # ----- notification outbox ------------------------------------------------------------------------
+
+    def _enqueue(self, s: Session, event_row: AuditEventRow, payload: Mapping[str, Any]) -> None:
+        """An outbox row per subscribed webhook when this audit event announces a notification event."""
+        if not self.notify_routes:
+            return
+        from release.notify.events import announce
+
+        for event, body in announce(event_row.action, event_row.subject, event_row.actor, payload):
+            for webhook, events in self.notify_routes:
+                if event not in events:
+                    continue
+                s.add(NotifyOutboxRow(delivery_id=_delivery_id(), webhook=webhook, event=event,
+                                      subject=event_row.subject, payload={**body, "audit_seq": event_row.seq},
+                                      audit_seq=event_row.seq, status=DeliveryStatus.PENDING.value, attempts=0,
+                                      next_attempt_at=event_row.at, created_at=event_row.at))
+        s.flush()
+
+    @staticmethod
+    def _delivery(row: NotifyOutboxRow) -> OutboxDelivery:
+        return OutboxDelivery(row.id, row.delivery_id, row.webhook, row.event, row.subject, dict(row.payload or {}),
+                              DeliveryStatus(row.status), row.attempts, row.next_attempt_at, row.last_error,
+                              row.created_at, row.delivered_at, row.audit_seq)
+
+    def outbox(self, *, status: DeliveryStatus | None = None) -> list[OutboxDelivery]:
+        """Every delivery in the outbox (or those with one status), oldest first."""
+        with self._read() as s:
+            query = select(NotifyOutboxRow)
+            if status is not None:
+                query = query.where(NotifyOutboxRow.status == status.value)
+            return [self._delivery(r) for r in s.scalars(query.order_by(NotifyOutboxRow.id))]
+
+    def claim_due_delivery(self, now: datetime, lease_s: float) -> OutboxDelivery | None:
+        """Take the oldest pending delivery that is due, leasing it for lease_s (a second deliverer skips it)."""
+        from datetime import timedelta
+
+        at = _now(now)
+        with self._write() as s:
+            row = s.scalars(select(NotifyOutboxRow).where(NotifyOutboxRow.status == DeliveryStatus.PENDING.value,
+                                                          NotifyOutboxRow.next_attempt_at <= at)
+                            .order_by(NotifyOutboxRow.next_attempt_at, NotifyOutboxRow.id).limit(1)).one_or_none()
+            if row is None:
+                return None
+            row.next_attempt_at = at + timedelta(seconds=lease_s)
+            s.flush()
+            return self._delivery(row)
+
+    def finish_delivery(self, row_id: int, *, delivered: bool, error: str | None, retry_at: datetime | None,
+                        now: datetime | None = None) -> OutboxDelivery:
+        """Record one attempt: delivered, failed for good (retry_at None), or pending again until retry_at.
+
+        A delivery already delivered stays delivered (a late second deliverer cannot undo it): idempotent.
+        """
+        at = _now(now)
+        with self._write() as s:
+            row = s.get(NotifyOutboxRow, row_id)
+            if row is None:
+                raise InputError(f"no outbox delivery {row_id}")
+            if row.status != DeliveryStatus.PENDING.value:
+                return self._delivery(row)
+            row.attempts += 1
+            row.last_error = None if delivered else (error or "failed")[:2000]
+            if delivered:
+                row.status, row.delivered_at = DeliveryStatus.DELIVERED.value, at
+            elif retry_at is None:
+                row.status = DeliveryStatus.FAILED.value
+            else:
+                row.next_attempt_at = retry_at
+            s.flush()
+            return self._delivery(row)
+
+    def retry_failed_deliveries(self, *, now: datetime | None = None) -> int:
+        """Make every failed delivery pending again (attempts reset), as GitHub's "Redeliver"; how many."""
+        at = _now(now)
+        with self._write() as s:
+            result: CursorResult[Any] = s.execute(  # type: ignore[assignment]
+                update(NotifyOutboxRow).where(NotifyOutboxRow.status == DeliveryStatus.FAILED.value)
+                .values(status=DeliveryStatus.PENDING.value, attempts=0, next_attempt_at=at)
+                .execution_options(synchronize_session=False))
+            return int(result.rowcount or 0)
+
+
+def _delivery_id() -> str:
+    """A fresh delivery id (a UUID, as GitHub's X-GitHub-Delivery): receivers use it to drop a repeat."""
+    import uuid
+
+    return str(uuid.uuid4())

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from release.errors import UsageError
+from release.report.changes import changelog_view
 from release.report.sections import (
     content_hash,
     criteria_section,
@@ -13,6 +14,7 @@ from release.report.sections import (
     plans_section,
     scope_section,
 )
+from release.report.summary import summary_section
 
 if TYPE_CHECKING:
     from release.workflow.context import Context
@@ -22,8 +24,13 @@ RECORD_FORMATS = ("html", "md", "pdf")
 
 def record_sections(data: Mapping[str, Any], *, changelog: Any | None, settings: Any,
                     files: Mapping[str, Mapping[str, Any]], gate_options: Mapping[str, Mapping[str, Any]],
-                    criteria: list[dict[str, Any]], problems: list[str]) -> dict[str, Any]:
-    """The sections added to build_report_data's output (pure): scope, plans, evidence, criteria, hash."""
+                    criteria: list[dict[str, Any]], problems: list[str],
+                    people: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """The sections added to build_report_data's output (pure): scope, plans, evidence, criteria, hash, summary.
+
+    `people` maps each sign-off and approval gate to {role, quorum, members}, for the summary's "who may still
+    decide". The summary and the changelog view are derived from the rest, so the content hash leaves them out.
+    """
     cand = data.get("candidate") or {}
     extra: dict[str, Any] = {
         "scope": scope_section(changelog),
@@ -34,6 +41,9 @@ def record_sections(data: Mapping[str, Any], *, changelog: Any | None, settings:
         "evidence_problems": list(problems),
     }
     extra["content_hash"] = content_hash({**data, **extra})
+    extra["changelog_view"] = changelog_view(extra["scope"])
+    extra["people"] = {gate: dict(spec) for gate, spec in (people or {}).items()}
+    extra["summary"] = summary_section({**data, **extra})
     return extra
 
 
@@ -69,8 +79,10 @@ def change_record_data(ctx: Context, version: str | None) -> dict[str, Any]:
     criteria = [{"gate": g.name, "id": c.id, "text": c.text, "verify": c.verify}
                 for g in ctx.config.gates.values() for c in g.items]
     options = {g.name: g.options for g in ctx.config.gates.values()}
+    people = {g.name: {"role": g.role, "quorum": g.quorum, "members": list(ctx.config.members(g.role))}
+              for g in ctx.config.gates.values() if g.kind in ("approval", "signoff") and g.role}
     data.update(record_sections(data, changelog=changelog, settings=ctx.config.report, files=files,
-                                gate_options=options, criteria=criteria, problems=problems))
+                                gate_options=options, criteria=criteria, problems=problems, people=people))
     return data
 
 

@@ -8,6 +8,7 @@ release.report.evidence; chart drawing happens at render time from the numbers k
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,7 +20,11 @@ PERCENTILES = ("p50_ms", "p95_ms", "p99_ms")
 #: Keys of the report data that change as people decide or time passes; the content hash leaves them out,
 #: so a second approval does not invalidate the page the first member approved.
 VOLATILE_KEYS = frozenset({"generated_at", "audit_head", "audit_head_seq", "audit_witness", "decisions", "verdict",
-                           "blocking_reasons", "totals", "state", "approvals", "content_hash", "gates", "evaluated"})
+                           "blocking_reasons", "totals", "state", "approvals", "content_hash", "gates", "evaluated",
+                           "summary", "changelog_view", "charts", "people"})
+#: A level written at the start of the configured [report] risk text ("Medium: ..."). The record derives its level
+#: from facts (release.report.risk); a fixed word in the config would contradict it, so it is left out.
+_FIXED_LEVEL = re.compile(r"^\s*(?:risk\s*:?\s*)?(?:low|medium|moderate|high)(?:\s*:|\s+[-\u2013\u2014]\s)\s*", re.IGNORECASE)
 MAX_CDF_POINTS = 400
 
 
@@ -39,9 +44,16 @@ def scope_section(changelog: Any | None) -> dict[str, Any]:
 
 def plans_section(settings: Any, *, version: str, previous_version: str | None, tag: str,
                   commit: str) -> dict[str, str]:
-    """Risk, impact, implementation and backout texts from [report], filled with the real versions."""
-    return {name: settings.render(name, version=version, previous_version=previous_version, tag=tag, commit=commit)
-            for name in ("risk", "impact", "implementation_plan", "backout_plan")}
+    """Risk notes, impact, implementation and backout texts from [report], filled with the real versions.
+
+    A risk text that opens with a fixed level ("Medium: ...") keeps its notes without the level: the record's level
+    is derived from facts and shown with its rule.
+    """
+    texts = {name: settings.render(name, version=version, previous_version=previous_version, tag=tag, commit=commit)
+             for name in ("risk", "impact", "implementation_plan", "backout_plan")}
+    notes = _FIXED_LEVEL.sub("", texts["risk"], count=1)
+    texts["risk"] = notes[:1].upper() + notes[1:]
+    return texts
 
 
 def _as_map(value: Any) -> Mapping[str, Any]:

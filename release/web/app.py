@@ -64,6 +64,10 @@ def create_app(settings: ServeSettings) -> Starlette:
     sessions = SessionStore(settings.secret)
     limiter = LoginLimiter()
     lock = threading.Lock()  # one ledger/git operation at a time: the board is low-traffic, git is not threadsafe
+    from release.notify import BackgroundDeliverer
+
+    notifier = BackgroundDeliverer(settings.project.ledger, settings.project.config.notify,
+                                   settings.project.environ)
 
     async def work(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         def locked() -> Any:
@@ -189,7 +193,19 @@ def create_app(settings: ServeSettings) -> Starlette:
             return refuse(request, 404 if isinstance(exc, InputError) else 400, str(exc), sess)
         forms = [dict(f, csrf_token=sessions.issue_form_token(sess, _purpose(version, f["gate"], f["action"])))
                  for f in view["forms"]]
-        return page(request, "release.html.j2", sess=sess, view=view, forms=forms)
+        history = await work(board.record_versions, settings.project, version)
+        return page(request, "release.html.j2", sess=sess, view=view, forms=forms, history=history)
+
+    async def record_page(request: Request) -> Response:
+        sess = await logged_in(request)
+        if sess is None:
+            return to_login(request)
+        version, n = request.path_params["version"], request.path_params["n"]
+        try:
+            view = await work(board.record_version_view, settings.project, version, int(n))
+        except ReleaseError as exc:
+            return refuse(request, 404 if isinstance(exc, InputError) else 400, str(exc), sess)
+        return page(request, "record.html.j2", sess=sess, view=view)
 
     async def report_file(request: Request) -> Response:
         sess = await logged_in(request)
@@ -213,14 +229,23 @@ def create_app(settings: ServeSettings) -> Starlette:
         version = request.path_params["version"]
         gate, action = str(form.get("gate", "")), str(form.get("action", ""))
         token = str(form.get("csrf_token", ""))
-        if not same_origin(request) or not sessions.spend_form_token(sess, token, _purpose(version, gate, action)):
+        confirmed = form.get("confirm") == "yes"
+        # confirm=yes counts only with the token the confirmation page issued: the second step is the server's.
+        purpose = _purpose(version, gate, action) + (":confirm" if confirmed else "")
+        if not same_origin(request) or not sessions.spend_form_token(sess, token, purpose):
             return refuse(request, 403, "This form has expired or was already used. Reload the page and "
                                         "decide again.", sess)
+        fields: dict[str, Any] = {"candidate_sha": str(form.get("candidate_sha", "")),
+                                  "report_hash": str(form.get("report_hash", "")), "comment": str(form.get("comment", ""))}
         try:
             message = await work(board.decide, settings.project, version, action=action, gate=gate,
                                  actor=sess.email or "", account_role=sess.role or "",
-                                 candidate_sha=str(form.get("candidate_sha", "")),
-                                 report_hash=str(form.get("report_hash", "")), comment=str(form.get("comment", "")))
+                                 confirmed=confirmed, **fields)
+        except board.ConfirmationNeeded as exc:
+            # The second step is a new form with its own one-time token: a replayed first POST cannot confirm.
+            token = sessions.issue_form_token(sess, _purpose(version, gate, action) + ":confirm")
+            return page(request, "confirm.html.j2", sess=sess, version=version, gate=gate, action=action,
+                        message=str(exc), failed=exc.failed, csrf_token=token, **fields)
         except board.StalePage as exc:
             return refuse(request, 409, str(exc), sess)
         except DecisionRefused as exc:
@@ -228,6 +253,7 @@ def create_app(settings: ServeSettings) -> Starlette:
         except ReleaseError as exc:
             return refuse(request, 400, str(exc), sess)
         sess.flash = ("info", message)
+        notifier.kick()  # the decision's outbox rows are committed; a receiver's answer is not awaited here
         return RedirectResponse(f"/releases/{quote(version)}", status_code=303)
 
     async def health(request: Request) -> Response:
@@ -257,6 +283,7 @@ def create_app(settings: ServeSettings) -> Starlette:
         Route("/logout", logout, methods=["POST"]),
         Route("/releases/{version}", release_page, methods=["GET"]),
         Route("/releases/{version}/report.{fmt}", report_file, methods=["GET"]),
+        Route("/releases/{version}/records/{n:int}", record_page, methods=["GET"]),
         Route("/releases/{version}/decide", decide, methods=["POST"]),
         Route("/healthz", health),
     ]

@@ -106,5 +106,8 @@ def open_context(start: Path | None = None, *, actor: str | None = None, dry_run
         atexit.register(shutil.rmtree, scratch, True)
         url = f"sqlite:///{scratch / 'ledger.db'}"
     context.ledger = Ledger.open(url, root)
+    from release.notify import attach
+
+    attach(context)  # every event this context writes gets its outbox rows in the same transaction
     context.actor = resolve_actor(actor, env, context.git)
     return context

@@ -157,7 +157,12 @@ def _signed(ctx: Context, expected: DecisionStatement, signing: Signing, now: da
 
 def _decide(ctx: Context, kind: DecisionKind, spec: GateSpec, version: str, *, comment: str = "",
             criterion: str | None = None, expected_sha: str | None = None,
-            report_hash: str | None = None, signing: Signing | None = None, via: Via | None = None) -> Recorded:
+            report_hash: str | None = None, signing: Signing | None = None, via: Via | None = None,
+            record: str | None = None) -> Recorded:
+    from release.notify import attach
+    from release.workflow.snapshots import after_write, current_for_decision
+
+    attach(ctx)  # the decision's outbox rows are written in its own transaction
     actor = ctx.require_actor()
     # The web passes the candidate and record it showed; a caller that does not say is the web exactly then.
     source: Via = via or ("web" if expected_sha is not None else "cli")
@@ -179,13 +184,19 @@ def _decide(ctx: Context, kind: DecisionKind, spec: GateSpec, version: str, *, c
         raise SignatureRefused(f"gate {spec.name} requires a signed decision from the CLI: pass --sign-with KEY (or "
                                "set RELEASE_SIGNING_KEY), or --payload FILE --signature FILE.sig made offline "
                                "(docs/signing.md); nothing recorded")
+    pinned = current_for_decision(ctx, facts.version, record) if record is not None else None  # reads only
     if signing.given:
         statement, signature, signed_with = _signed(
             ctx, _statement(ctx, kind, spec, facts, actor, comment, criterion, now), signing, now)
         at, report_hash = statement.at, statement.record_hash
+    elif source == "cli":
+        # The board approves a specific record: the pinned version, or the current one (stored now if the
+        # evidence changed since the last). A signed statement names the record by its content hash instead.
+        report_hash = pinned or current_for_decision(ctx, facts.version, None)
     decision = Decision(kind=kind, gate=spec.name, actor=actor, role=spec.role, candidate_sha=candidate.sha,
                         comment=comment, at=at, report_hash=report_hash, criterion=criterion, signature=signature)
-    ctx.ledger.record_decision(decision, spec=spec, facts=facts, now=now)
+    ctx.ledger.record_decision(decision, spec=spec, facts=facts, now=now, via=source)
+    after_write(ctx, facts.version, "decision", deliver=source != "web")  # a new record version, with it in
     authenticated = "ssh-signature" if signature else ("web-session" if source == "web" else "none")
     detail: dict[str, Any] = {"comment": comment, "criterion": criterion, "at": iso_utc(at),
                               "authenticated": authenticated, "report_hash": report_hash}
@@ -228,11 +239,14 @@ def approval_gate(ctx: Context, name: str | None) -> GateSpec:
 
 def approve(ctx: Context, version: str, *, gate: str | None = None, reject: bool = False,
             comment: str = "", expected_sha: str | None = None, report_hash: str | None = None,
-            signing: Signing | None = None, via: Via | None = None) -> Recorded:
-    """Record an approval (or, with reject, a rejection) on an approval gate (web: with the sha and report seen)."""
+            signing: Signing | None = None, via: Via | None = None, record: str | None = None) -> Recorded:
+    """Record an approval (or, with reject, a rejection) on an approval gate (web: with the sha and report seen).
+
+    record pins the change record version (its hash) the CLI decision is made on; refused once superseded.
+    """
     kind = DecisionKind.REJECTION if reject else DecisionKind.APPROVAL
     return _decide(ctx, kind, approval_gate(ctx, gate), version, comment=comment, expected_sha=expected_sha,
-                   report_hash=report_hash, signing=signing, via=via)
+                   report_hash=report_hash, signing=signing, via=via, record=record)
 
 
 def criteria_gate(ctx: Context, criterion: str, gate: str | None = None) -> GateSpec:
@@ -269,6 +283,10 @@ def parse_expiry(text: str) -> datetime:
 
 def waive(ctx: Context, gate: str, version: str, *, reason: str, expires: str) -> Recorded:
     """Record a time-limited waiver of a gate for the current candidate (checked by check_waiver)."""
+    from release.notify import attach
+    from release.workflow.snapshots import after_write
+
+    attach(ctx)
     actor = ctx.require_actor()
     expires_at = parse_expiry(expires)
     spec = _gate(ctx, gate)
@@ -277,5 +295,6 @@ def waive(ctx: Context, gate: str, version: str, *, reason: str, expires: str) -
     waiver = Waiver(gate=spec.name, actor=actor, reason=reason, expires_at=expires_at, created_at=now,
                     candidate_sha=candidate.sha)
     ctx.ledger.record_waiver(waiver, spec=spec, facts=facts, now=now)
+    after_write(ctx, facts.version, "waiver")
     return Recorded(facts.version, candidate.tag, candidate.sha, spec.name, "waiver", actor,
                     {"reason": reason, "expires_at": iso_utc(expires_at), "at": iso_utc(now)})

@@ -23,6 +23,7 @@ from release.ledger import CandidateRecord
 from release.planning import VersionPlan, plan_version
 from release.workflow.context import Context
 from release.workflow.deploy import command_argv, require_command_variables, run_command
+from release.workflow.emergency import refuse_pending as refuse_pending_review
 from release.workflow.gate_runner import (
     GateOutcome,
     candidate_version,
@@ -136,6 +137,7 @@ def prepare(ctx: Context, *, bump: str = "auto", explicit: str | None = None, de
     """Cut (or reuse) the candidate at the release branch head, deploy it, run the automated gates, report."""
     actor = ctx.require_actor()
     refuse_dirty_tree(ctx)
+    refuse_pending_review(ctx, "prepare")  # an emergency promotion is reviewed before the next normal release
     if gates:  # a gate that cannot log in would only end in ERROR: say so before cutting anything
         require_gate_secrets(ctx, [g for g in ctx.config.gates.values() if g.automated])
     if deploy:  # a deploy command that cannot be rendered (an unset variable) would fail after tagging: say so now
@@ -355,4 +357,9 @@ def write_reports(ctx: Context, view: ReleaseView, folder: Path) -> dict[str, st
         path = folder / name
         path.write_bytes(render_record(data, fmt))
         paths[fmt] = str(path)
+    from release.notify import deliver_now
+    from release.workflow.snapshots import snapshot
+
+    snapshot(ctx, view.release.version, "prepare", data)  # the stored version the board reads and approves
+    deliver_now(ctx)  # candidate.ready (and blocked); the outbox keeps what a dead receiver did not take
     return paths

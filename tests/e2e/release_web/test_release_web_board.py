@@ -42,6 +42,10 @@ def member_reads_and_approves(browser, board: Board) -> None:
     assert page.locator("[data-testid=change-record] svg").count() >= 3  # charts drawn inline
     page.get_by_test_id("comment-approve-change-board").fill("Evidence read; load within budget.")
     page.get_by_test_id("submit-approve-change-board").click()
+    # The browser gate FAILED: approving over it takes a second, server-side step.
+    assert "browser (FAILED)" in page.get_by_test_id("confirm-message").inner_text()
+    assert board_decisions(board) == []
+    page.get_by_test_id("submit-confirm").click()
     assert "recorded approval on change-board" in page.get_by_test_id("flash-info").inner_text()
     assert board_decisions(board) == [("approval", BOARD[0])]
     context.close()

@@ -253,19 +253,18 @@ def test_without_ssh_keygen_y_a_signed_decision_is_exit_2(signed, tmp_path):
 
 def test_web_decisions_stay_authenticated_by_the_session(signed):
     """A signature-requiring gate still takes the web's decision: the logged-in session is the authentication."""
-    from release.report.record import change_record_data
     from release.web import board
     from release.workflow.context import open_context
 
     ctx = open_context(signed.r.path, environ=signed.r.env)
     try:
-        data = change_record_data(ctx, "1.1.0")
+        view = board.release_view(ctx, "1.1.0", CHAIR, "change-board")
         line = board.decide(ctx, "1.1.0", action="approve", gate="change-board", actor=CHAIR,
-                            account_role="change-board", candidate_sha=data["candidate"]["sha"],
-                            report_hash=data["content_hash"], comment="read in the browser")
+                            account_role="change-board", candidate_sha=view["candidate_sha"],
+                            report_hash=view["report_hash"], comment="read in the browser", confirmed=True)
     finally:
         ctx.ledger.close()
     assert line.startswith("recorded approval on change-board") and "signed" not in line
     [(actor, kind, signature, record_hash)] = signed.signatures()
-    assert (actor, kind, signature, record_hash) == (CHAIR, "approval", None, data["content_hash"])
+    assert (actor, kind, signature, record_hash) == (CHAIR, "approval", None, view["report_hash"])
     assert signed.r.cli("audit", "verify").exit_code == 0

@@ -188,5 +188,5 @@ def test_the_html_record_says_how_to_get_its_charts(core_venv, tmp_path):
                           check=False)
     assert proc.returncode == 0, proc.stderr
     charts = json.loads(proc.stdout)
-    assert charts["load"]["cdfs"] == [] and "<svg" not in charts["load"]["bars"]
-    assert "pip install 'crvs-release[charts]'" in charts["load"]["bars"]
+    assert charts["load"]["cdfs"] == [] and charts["load"]["bars"] is None and charts["load"]["slowdown"] is None
+    assert "pip install 'crvs-release[charts]'" in charts["load"]["missing"] and "<svg" not in charts["load"]["missing"]

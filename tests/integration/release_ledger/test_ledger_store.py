@@ -55,7 +55,7 @@ def test_migrations_apply_on_empty_db_and_are_idempotent(ledger_url: str, repo: 
     first.close()
     again = Ledger.open(ledger_url, repo)
     try:
-        assert current_revision(again.engine) == "0002"
+        assert current_revision(again.engine) == "0003"
         with again.engine.connect() as conn:
             assert set(inspect(conn).get_table_names()) >= TABLES
             diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
@@ -255,3 +255,16 @@ def test_web_users_never_audit_the_password_hash(ledger: Ledger) -> None:
     assert "secret-hash" not in payloads
     ledger.append_audit("admin@example.org", "note", "x", {"token": "abc123", "detail": {"password": "pw"}})
     assert "abc123" not in str(ledger.audit_events()[-1].payload)
+
+
+def test_the_shortcut_head_is_alembics_head(ledger: Ledger) -> None:
+    """Opening a ledger at HEAD_REVISION skips Alembic; that constant must be the newest migration's revision."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from release.ledger.database import HEAD_REVISION, MIGRATIONS
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(cfg).get_heads() == [HEAD_REVISION]
+    assert current_revision(ledger.engine) == HEAD_REVISION

@@ -82,6 +82,9 @@ def build_ledger(ledger: Ledger, tmp: Path) -> None:
         ledger.record_step("1.2.0", step, StepStatus.STARTED, {"step": step}, owner=owner)
         ledger.record_step("1.2.0", step, StepStatus.DONE, {"step": step, "ok": True})
     ledger.set_release_state("1.2.0", ReleaseState.PROMOTED, actor="rm@example.org")
+    ledger.add_record_version("1.2.0", data={"version": "1.2.0", "verdict": "PROMOTABLE"}, content_hash="cd" * 32,
+                              fingerprint="ef" * 32, candidate_sha=SHA1, verdict="PROMOTABLE", reason="prepare",
+                              actor=PREPARER)
     # an open release: the second parent every foreign key can be pointed at
     ledger.create_release("1.3.0", preparer=PREPARER, previous_version="1.2.0")
     cand2 = ledger.add_candidate("1.3.0", rc=1, tag="v1.3.0-rc.1", sha=SHA2, created_by=PREPARER)
@@ -263,7 +266,7 @@ def test_every_inserted_row_is_caught(built: Ledger) -> None:
     for name, table in COVERED.items():
         row = rows_of(built, table)[-1]
         copy = {**row, "id": row["id"] + 500}
-        for unique in ("version", "email", "sha", "rc", "step", "relpath"):
+        for unique in ("version", "email", "sha", "rc", "step", "relpath", "record_hash", "n"):
             if unique in copy:  # keep unique constraints happy: a forged row, not a duplicate
                 copy[unique] = copy[unique] + 7 if isinstance(copy[unique], int) else copy[unique][:-1] + "f"
         insert_row(built, table, copy)

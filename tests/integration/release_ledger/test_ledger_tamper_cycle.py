@@ -196,11 +196,12 @@ def test_deleted_and_inserted_rows_are_caught_after_a_cycle(cycle: ReleaseRepo) 
                 insert_row(ledger, table, row)
             forged = {**rows_of(ledger, table)[-1]}
             forged["id"] += 500
-            for unique in ("version", "email", "sha", "step", "relpath"):
+            for unique in ("version", "email", "sha", "step", "relpath", "record_hash"):
                 if unique in forged:
                     forged[unique] = forged[unique][:-1] + "f"
-            if "rc" in forged:
-                forged["rc"] += 7
+            for number in ("rc", "n"):  # a forged row, not a duplicate of a unique number
+                if number in forged:
+                    forged[number] += 7
             insert_row(ledger, table, forged)
             assert [(p.table, p.row_id, p.field) for p in ledger.verify_audit().rows] == [(name, forged["id"], None)]
             delete_row(ledger, table, forged["id"])

@@ -67,7 +67,7 @@ def legacy_ledger(url: str) -> None:
 def test_a_legacy_ledger_is_bound_by_one_baseline_event(ledger_url: str, repo: Path) -> None:
     legacy_ledger(ledger_url)
     with Ledger.open(ledger_url, repo) as ledger:
-        assert current_revision(ledger.engine) == "0002"
+        assert current_revision(ledger.engine) == "0003"
         events = ledger.audit_events()
         assert [e.action for e in events] == ["release.created", "candidate.added", "decision.rejection",
                                               BASELINE_ACTION]

@@ -69,13 +69,26 @@ def test_bad_token_wrong_role_and_replay_change_nothing(board: Board) -> None:
     stolen = qa.post("/releases/1.1.0/decide", data={**fields, "comment": ""})
     assert stolen.status_code == 403 and board.audit_count() == before
 
-    ok = chair.post("/releases/1.1.0/decide", data={**fields, "comment": "read the record"})
+    # The browser gate FAILED: the first POST only asks for a confirmation, and records nothing.
+    asked = chair.post("/releases/1.1.0/decide", data={**fields, "comment": "read the record"})
+    assert asked.status_code == 200 and 'data-testid="confirm-message"' in asked.text
+    assert board.audit_count() == before
+    # confirm=yes on the first form's token is not a confirmation: only the confirmation page's token is.
+    skipped = chair.post("/releases/1.1.0/decide", data={**fields, "comment": "x", "confirm": "yes"})
+    assert skipped.status_code == 403 and board.audit_count() == before
+    ok = chair.post("/releases/1.1.0/decide", data=form_fields(asked.text, "form-confirm"))
     assert ok.status_code == 303
     after = board.audit_count()
-    assert after == before + 1
+    with board.project.ledger() as ledger:
+        assert [e.action for e in ledger.audit_events(since_seq=before)] == ["decision.approval", "record.rendered"]
     [decision] = board.decisions()
     assert (decision.actor, decision.kind.value, decision.candidate_sha) == (BOARD[0], "approval", board.project.sha)
-    assert decision.report_hash == fields["report_hash"]
+    assert decision.report_hash == fields["report_hash"]  # the stored record version the member read
+    with board.project.ledger() as ledger, ledger.engine.connect() as conn:
+        from sqlalchemy import text
+
+        assert conn.execute(text("select via from decisions")).scalars().all() == ["web"]
+        assert ledger.record_version("1.1.0", record_hash=fields["report_hash"]) is not None
 
     replay = chair.post("/releases/1.1.0/decide", data={**fields, "comment": "read the record"})
     assert replay.status_code == 403 and board.audit_count() == after

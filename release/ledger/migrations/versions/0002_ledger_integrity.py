@@ -45,6 +45,8 @@ def _baseline(conn: sa.Connection) -> None:
     entries = []
     inspector = sa.inspect(conn)
     for name, table in integrity.COVERED.items():
+        if not inspector.has_table(name):
+            continue  # a table a later migration creates (record_versions, 0003) has no rows to bind yet
         present = {c["name"] for c in inspector.get_columns(name)}
         columns = [c for c in table.columns if c.name in present]  # a column added later is NULL in this image
         for row in conn.execute(sa.select(*columns).order_by(table.c.id)):
