@@ -15,6 +15,28 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Send each module's tests (or each explicit `xdist_group`) to one xdist worker, under `--dist loadgroup`.
+
+    pytest-xdist 3.8 marks a test's group by rewriting `item._nodeid`, but pytest 9 keeps a node's id in `_id`, so
+    the mark is lost and a group's tests spread over both workers: a module-scoped sandbox or seeded repository is
+    then built twice, and the tests that share one PostgreSQL server run at once. This does what xdist meant to,
+    and groups the unmarked tests by module, so a module's fixtures are built once (pytest-xdist's `loadfile`).
+    """
+    if not getattr(config.option, "loadgroup", False):  # set on xdist workers run with --dist loadgroup only
+        return
+    from _pytest.nodeid import coerce_node_id
+
+    for item in items:
+        if "@" in item.nodeid:  # an xdist that still marks it itself
+            continue
+        names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                        for m in item.iter_markers("xdist_group")})
+        group = "_".join(names) if names else item.nodeid.split("::", 1)[0]
+        item._id = coerce_node_id(f"{item.nodeid}@{group}")
+
+
 def free_port() -> int:
     """Ask the kernel for a free loopback port."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
