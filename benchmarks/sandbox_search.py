@@ -249,7 +249,7 @@ def main() -> int:
                         help="The sandbox's --wal-checkpoint (compare the two on one database).")
     parser.add_argument("--search-threads", type=int, default=4,
                         help="The sandbox's --search-threads (0: no limit; compare on one database).")
-    parser.add_argument("--search-processes", type=int, default=0,
+    parser.add_argument("--search-processes", type=int, default=2,
                         help="The sandbox's --search-processes (0: searches in the server's threads).")
     parser.add_argument("--read-connections", type=int, default=24, help="The sandbox's --read-connections.")
     parser.add_argument("--gil-switch-ms", type=float, default=1.0,
