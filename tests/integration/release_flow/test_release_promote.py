@@ -158,3 +158,36 @@ def test_two_concurrent_promotions_exactly_one_wins(candidate):
     assert (loser[0] == 1 and "already in progress" in loser[2]) or json.loads(loser[1])["outcome"] == "ALREADY_PROMOTED"
     claims = [row for row in dict(r.ledger_dump())["audit_events"] if row[3] == "promotion.claimed"]
     assert len(claims) == 1
+
+
+def test_promote_and_rollback_are_announced_once_each_signed(candidate):
+    """[[notify.webhook]] on promoted and rolled_back: each delivered once, inline, signed, with no secret in it."""
+    from release.notify import verify_signature
+    from tests.integration.release_notify.receiver import Receiver
+
+    r, receiver = candidate, Receiver()
+    try:
+        toml = r.path / "release.toml"
+        toml.write_text(toml.read_text() + f'''
+[[notify.webhook]]
+name = "ops"
+url = "{receiver.url}"
+secret_env = "HOOK_KEY"
+events = ["promoted", "rolled_back"]
+''')
+        r.repo.git("commit", "--quiet", "-am", "chore: announce promotions")
+        r.env["HOOK_KEY"] = "promote-hook-key"
+        give_all_decisions(r)
+        assert r.cli("promote", "1.1.0", "--json").exit_code == 0
+        assert len(receiver.posts) == 1  # sent by promote itself, before the command returned
+        assert r.cli("rollback", "--json").exit_code == 0
+        assert len(receiver.posts) == 2
+        events = [json.loads(body) for _, body in receiver.posts]
+        assert [(e["event"], e["release"]) for e in events] == [("promoted", "1.1.0"), ("rolled_back", "1.1.0")]
+        assert all(verify_signature("promote-hook-key", body, headers["x-release-signature-256"])
+                   for headers, body in receiver.posts)
+        assert not any("promote-hook-key" in body.decode() for _, body in receiver.posts)
+        assert r.cli("audit", "verify").exit_code == 0
+    finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()
