@@ -35,6 +35,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                         for m in item.iter_markers("xdist_group")})
         group = "_".join(names) if names else item.nodeid.split("::", 1)[0]
         item._id = coerce_node_id(f"{item.nodeid}@{group}")
+    # Groups go out in collection order, so a long group collected last keeps one worker busy while the other
+    # idles. Send the groups holding `slow` tests first (a stable sort: each group keeps its own order).
+    slow = {item.nodeid.rsplit("@", 1)[1] for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.nodeid.rsplit("@", 1)[1] not in slow)
 
 
 def free_port() -> int:
