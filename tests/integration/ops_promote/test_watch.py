@@ -1,7 +1,7 @@
 """The post-promote watch against a production sandbox that gets slower right after the deploy.
 
-The candidate ships deploy/faults.json ({"slowdown": {"event.search": 1.5}}), which scripts/deploy passes to the
-production sandbox it starts as --slowdown event.search=1.5: the watch's comparison with the pre-deploy baseline
+The candidate ships deploy/faults.json ({"slowdown": {"event.search": 3.0}}), which scripts/deploy passes to the
+production sandbox it starts as --slowdown event.search=3.0: the watch's comparison with the pre-deploy baseline
 must FAIL, roll production back by itself, and leave all of it in the ledger and the audit chain.
 """
 
@@ -36,7 +36,7 @@ def test_a_slowdown_right_after_the_deploy_fails_the_watch_and_rolls_production_
     # The smoke step is waived here (tests/integration/release_flow runs it against a production sandbox): this
     # test is about the watch that follows it.
     r = build_ops_repo(tmp_path, extra=WATCH, sandbox=True, smoke_waiver="covered by release_flow",
-                       candidate_files={"deploy/faults.json": json.dumps({"slowdown": {"event.search": 1.5}})})
+                       candidate_files={"deploy/faults.json": json.dumps({"slowdown": {"event.search": 3.0}})})
     try:
         v100 = deploy_production(r, "1.0.0", "v1.0.0")
         prepared(r)
