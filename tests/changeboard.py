@@ -10,6 +10,7 @@ import subprocess
 import sys
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -230,7 +231,14 @@ def start_board(tmp_path: Path) -> Iterator[Board]:
                         (QA, "qa-lead")):
         done = release_cli(project, env, "users", "add", email, "--role", role, input=PASSWORD + "\n")
         assert done.returncode == 0, done.stderr
-    proc = subprocess.Popen([sys.executable, "-m", "release.cli.main", "serve", "--port", "0", "--insecure-cookies"],
+    with serve(project, env, "--insecure-cookies") as url:
+        yield Board(url, project, env)
+
+
+@contextmanager
+def serve(project: BoardProject, env: dict[str, str], *flags: str) -> Iterator[str]:
+    """`release serve --port 0 FLAGS` in the project; yields its URL once /healthz answers, stops it afterwards."""
+    proc = subprocess.Popen([sys.executable, "-m", "release.cli.main", "serve", "--port", "0", *flags],
                             cwd=project.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
@@ -244,7 +252,7 @@ def start_board(tmp_path: Path) -> Iterator[Board]:
                     break
             except httpx.HTTPError:
                 pass
-        yield Board(url, project, env)
+        yield url
     finally:
         proc.terminate()
         try:
@@ -252,5 +260,3 @@ def start_board(tmp_path: Path) -> Iterator[Board]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-
-

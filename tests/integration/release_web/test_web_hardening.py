@@ -7,10 +7,7 @@ real Ledger API, with real accounts (argon2 hashes) added by `release users add`
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -29,6 +26,7 @@ from tests.changeboard import (
     build_board_project,
     cli_env,
     release_cli,
+    serve,
     start_board,
 )
 from tests.gitrepo import Commit
@@ -38,33 +36,6 @@ pytestmark = pytest.mark.integration
 OUTSIDER = "outsider@example.org"  # a change-board account, but not in release.toml's change-board role
 AUTHOR = BOARD[2]  # in the change-board role, and the author of rc.2's fix
 SECURE = re.compile(r";\s*secure\s*(?:;|$)", re.IGNORECASE)
-
-
-@contextmanager
-def serve(project: BoardProject, env: dict[str, str], *flags: str) -> Iterator[str]:
-    """`release serve --port 0 FLAGS` in the project; yields its URL and stops it afterwards."""
-    proc = subprocess.Popen([sys.executable, "-m", "release.cli.main", "serve", "--port", "0", *flags],
-                            cwd=project.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        match = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
-        assert match, f"no URL printed: {line!r}"
-        url = match.group(1)
-        for _ in range(200):
-            try:
-                if httpx.get(url + "healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def login_attempt(client: httpx.Client, email: str, password: str) -> httpx.Response:
