@@ -244,7 +244,7 @@ def serve(project: BoardProject, env: dict[str, str], *flags: str) -> Iterator[s
         assert proc.stdout is not None
         line = proc.stdout.readline()
         match = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
-        assert match, f"no URL printed: {line!r} {proc.stderr.read() if proc.poll() is not None else ''}"
+        assert match, f"no URL printed: {line!r} {proc.stderr.read() if proc.stderr and proc.poll() is not None else ''}"
         url = match.group(1)
         for _ in range(200):
             try:
