@@ -35,12 +35,13 @@ def build_report_data(view: ReleaseView, *, changelog: str, audit_head: str, gen
         decisions: [{gate, kind, actor, role, criterion, at, comment}]  (every counted decision),
         waivers: [{gate, actor, reason, expires_at}],
         totals: {gates, passed, waived, blocking},
+        operations: {freeze, pending_reviews, emergency, review} (release.workflow.status.operations_json),
         audit_head: sha256 of the newest audit event, audit_head_seq: its seq,
         audit_witness: "crvs-release-audit-head: <seq> <hash>" (check it with `release audit verify --against`).
 
     It holds ids, hashes, counts and the e-mail ids of the people who decided; never secrets or record data.
     """
-    from release.workflow.status import SETTLED_STATES, gate_status_json, verdict
+    from release.workflow.status import SETTLED_STATES, gate_status_json, operations_json, verdict
 
     gates = [gate_status_json(g) for g in view.checklist.gates]
     cand = view.candidate
@@ -70,6 +71,7 @@ def build_report_data(view: ReleaseView, *, changelog: str, audit_head: str, gen
         "totals": {"gates": len(gates), "passed": sum(g["state"] == "PASSED" for g in gates),
                    "waived": sum(g["state"] == "WAIVED" for g in gates),
                    "blocking": sum(not g["counts"] for g in gates)},
+        "operations": operations_json(view),
         "audit_head": audit_head,
         # The witness a published record carries (a Sigstore Rekor style checkpoint): see docs/ledger.md.
         "audit_head_seq": audit_head_seq,

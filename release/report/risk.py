@@ -39,6 +39,7 @@ class RiskFacts:
     over_budget: tuple[str, ...] = ()  #: procedures whose slowdown failed the load budget
     slower: tuple[str, ...] = ()  #: procedures measurably slower (interval above 1.0) but within budget
     migrations: tuple[str, ...] = ()  #: migration gates of this release with their state
+    emergency: tuple[str, ...] = ()  #: "promoted on the emergency path by ..." (inside a freeze window)
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ RULES: tuple[RiskRule, ...] = (
     RiskRule(RiskLevel.HIGH, "a breaking change", lambda f: f.breaking),
     RiskRule(RiskLevel.HIGH, "a procedure is slower than the load budget allows", lambda f: f.over_budget),
     RiskRule(RiskLevel.HIGH, f"{LARGE_CHANGE} or more changes", _size(LARGE_CHANGE, None)),
+    RiskRule(RiskLevel.HIGH, "promoted on the emergency path (inside a freeze window)", lambda f: f.emergency),
     RiskRule(RiskLevel.MEDIUM, "a waived gate", lambda f: f.waived),
     RiskRule(RiskLevel.MEDIUM, "a major version", _bump("major")),
     RiskRule(RiskLevel.MEDIUM, "the release migrates data (a migration gate is configured)", lambda f: f.migrations),

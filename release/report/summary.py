@@ -13,6 +13,7 @@ from typing import Any
 
 from release.report.changes import breaking_subjects, kind_counts, subject_html
 from release.report.risk import RiskFacts, assess, version_bump
+from release.report.text import operations_lines
 from release.safe_text import one_line
 
 #: Gate states that fire the risk rule's "did not pass" line (PENDING and RUNNING are not a finding yet).
@@ -62,7 +63,9 @@ def risk_facts(data: Mapping[str, Any]) -> RiskFacts:
         not_passed=tuple(f"{g['gate']}: {g['state']}" for g in gates if g.get("state") in NOT_PASSED),
         waived=tuple(f"{w['gate']} (until {str(w.get('expires_at'))[:10]})" for w in data.get("waivers", ())),
         over_budget=over, slower=slower,
-        migrations=tuple(f"{g['gate']}: {g['state']}" for g in gates if g.get("kind") in MIGRATION_KINDS))
+        migrations=tuple(f"{g['gate']}: {g['state']}" for g in gates if g.get("kind") in MIGRATION_KINDS),
+        emergency=tuple(f"by {e.get('promoted_by')}: {e.get('reason')}"
+                        for e in [(data.get("operations") or {}).get("emergency")] if e))
 
 
 def _people(g: Mapping[str, Any], spec: Mapping[str, Any], preparer: str | None) -> dict[str, Any]:
@@ -113,4 +116,7 @@ def summary_section(data: Mapping[str, Any], *, people: Mapping[str, Mapping[str
         "waivers": [{"gate": w["gate"], "actor": w.get("actor"), "expires_at": str(w.get("expires_at"))[:16],
                      "reason": one_line(w.get("reason", ""), limit=REASON_CHARS)} for w in data.get("waivers", ())],
         "risk": assess(risk_facts(data)).to_json(),
+        # A freeze window in force or ahead, this release's emergency promotion and its follow-up review, and
+        # other releases' reviews still owed: the same lines `release status` prints (release.report.text).
+        "operations": operations_lines(data.get("operations") or {}),
     }

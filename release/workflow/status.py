@@ -320,6 +320,14 @@ def view_json(view: ReleaseView) -> dict[str, Any]:
         "gates": [gate_status_json(g) for g in view.checklist.gates],
         "targets": {name: (seen.to_json() if seen else None) for name, seen in view.targets.items()},
         "evaluated": {"from": view.evaluated_from, "as_of": iso_utc(view.as_of) if view.as_of else None},
+        **operations_json(view),
+    }
+
+
+def operations_json(view: ReleaseView) -> dict[str, Any]:
+    """The freeze window in force or ahead, pending reviews, and this release's emergency record and review: the
+    keys `release status --json` and the change record share (release.report.text prints them)."""
+    return {
         "freeze": view.freeze.to_json() if view.freeze else None,
         "pending_reviews": list(view.pending_reviews),
         "emergency": dict(view.emergency) if view.emergency else None,

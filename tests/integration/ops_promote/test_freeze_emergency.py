@@ -49,6 +49,14 @@ def audit_actions(r: ReleaseRepo) -> list[tuple[str, str, dict]]:
         return [(e.action, e.subject, dict(e.payload)) for e in ledger.audit_events()]
 
 
+def record_md(r: ReleaseRepo, version: str) -> str:
+    """The Markdown change record `release report` writes."""
+    out = r.path.parent / f"record-{version}.md"
+    res = r.cli("report", version, "--format", "md", "--out", str(out))
+    assert res.exit_code == 0, res.stdout + res.stderr
+    return out.read_text(encoding="utf-8")
+
+
 @pytest.fixture(scope="module")
 def frozen(tmp_path_factory: pytest.TempPathFactory) -> ReleaseRepo:
     """Candidate 1.1.0 with every gate passed, inside a freeze window in force now."""
@@ -120,6 +128,11 @@ def test_an_approved_emergency_promote_is_recorded_and_demands_a_review(candidat
     promoted = next(p for a, s, p in events if a == "release.promoted" and s == "1.1.0")
     assert promoted["emergency"]["approvers"] == [DUTY]
 
+    pending = record_md(candidate, "1.1.0")  # the change record says emergency, and that the review is owed
+    assert f"emergency promotion by {CIO}" in pending and "approved by " + DUTY in pending
+    assert "follow-up review: pending" in pending
+    assert "promoted on the emergency path" in pending and "**Risk: HIGH**" in pending
+
     refused = candidate.cli("prepare")  # the next release waits for the review
     assert refused.exit_code == 1 and "release review 1.1.0" in refused.stderr, refused.stderr
     with pytest.raises(SeparationOfDuties, match="ran the emergency promotion"):
@@ -130,6 +143,8 @@ def test_an_approved_emergency_promote_is_recorded_and_demands_a_review(candidat
     assert done.exit_code == 0, done.stdout + done.stderr
     status = view_json(evaluate_release(ctx_as(candidate, PREPARER), "1.1.0"))
     assert status["emergency"]["promoted_by"] == CIO and status["review"]["reviewed_by"] == REVIEWER
+    reviewed = record_md(candidate, "1.1.0")
+    assert f"follow-up review by {REVIEWER}" in reviewed and "follow-up review: pending" not in reviewed
     with pytest.raises(InputError, match="already reviewed"):
         emergency.review(ctx_as(candidate, REVIEWER), "1.1.0", notes="again")
     emergency.refuse_pending(ctx_as(candidate, PREPARER), "prepare")  # no longer refused

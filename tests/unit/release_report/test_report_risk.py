@@ -23,6 +23,7 @@ PATCH = RiskFacts(bump="patch", changes=3)
     (RiskFacts(bump="patch", changes=3, slower=("event.search x1.06",)), "MEDIUM"),
     (RiskFacts(bump="patch", changes=3, migrations=("rehearsal: PASSED",)), "MEDIUM"),
     (RiskFacts(bump="major", changes=3), "MEDIUM"),
+    (RiskFacts(bump="patch", changes=3, emergency=("by cio@example.org: death registrations fail",)), "HIGH"),
     (RiskFacts(bump="patch", changes=SIZEABLE_CHANGE - 1), "LOW"),
     (RiskFacts(bump="patch", changes=SIZEABLE_CHANGE), "MEDIUM"),
     (RiskFacts(bump="patch", changes=LARGE_CHANGE), "HIGH"),
@@ -80,3 +81,13 @@ def test_facts_come_from_the_record() -> None:
                               over_budget=("event.search x10.98",), slower=("event.get x1.05",),
                               migrations=("rehearsal: PASSED",))
     assert assess(facts).level == "HIGH"
+
+
+def test_an_emergency_promotion_in_the_record_fires_its_line() -> None:
+    data = {"version": "1.1.1", "previous_version": "1.1.0", "scope": {"entries": 1, "groups": []}, "gates": [],
+            "operations": {"emergency": {"promoted_by": "cio@example.org", "reason": "deaths fail"}}}
+    facts = risk_facts(data)
+    assert facts.emergency == ("by cio@example.org: deaths fail",)
+    risk = assess(facts)
+    assert risk.level == "HIGH" and risk.reasons[0].startswith("promoted on the emergency path")
+    assert risk_facts({**data, "operations": {"emergency": None}}).emergency == ()
