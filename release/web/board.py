@@ -113,7 +113,7 @@ def _forms(ctx: Context, data: dict[str, Any], email: str, role: str) -> tuple[l
     of the check: the form asks for it.
     """
     from release.errors import DecisionRefused
-    from release.gates import DecisionKind, check_decision
+    from release.gates import DecisionKind, check_decision, iso_utc, norm_actor
     from release.workflow.status import gate_spec, release_facts
 
     cand = data.get("candidate") or {}
@@ -139,8 +139,15 @@ def _forms(ctx: Context, data: dict[str, Any], email: str, role: str) -> tuple[l
             except DecisionRefused as exc:
                 hidden.append(str(exc))
                 continue
+            mine = [d for d in existing if d.gate == gate.name and d.candidate_sha == facts.candidate_sha
+                    and DecisionKind(d.kind) is DecisionKind.APPROVAL and norm_actor(d.actor) == norm_actor(email)]
+            note = ""
+            if mine and action == "reject":  # GitHub's model: a later "request changes" stands over an approval
+                label = "Reject (withdraws your approval)"
+                note = (f"You approved {gate.name} at {iso_utc(mine[0].at)[:16].replace('T', ' ')}. A rejection now "
+                        "blocks the release: a rejection outweighs every approval of this candidate.")
             forms.append({"gate": gate.name, "action": action, "label": label, "role": gate.role,
-                          "comment_required": comment_required})
+                          "comment_required": comment_required, "note": note})
     return forms, hidden
 
 

@@ -82,6 +82,9 @@ def test_member_approves_once_over_a_confirmation_with_the_summary_on_the_first_
     # Not offered a second time, and told why; the approval sits in the summary.
     assert page.get_by_test_id("submit-approve-change-board").count() == 0
     assert "already" in page.get_by_test_id("not-offered").inner_text()
+    # Reject stays open (it outweighs every approval), labelled and explained as withdrawing the approval.
+    assert "withdraws your approval" in page.get_by_test_id("submit-reject-change-board").inner_text()
+    assert "You approved change-board" in page.get_by_test_id("note-reject-change-board").inner_text()
     assert f"{BOARD[1]}: approval" in page.get_by_test_id("summary-approvals").inner_text()
     inside_first_screen(page, "summary-approvals")
     # The decision made a new record version; the one approved stays readable and says it is superseded.
