@@ -311,8 +311,9 @@ class _Table(BaseModel):
     """A TOML table: known keys only (with a did-you-mean hint), no literal secrets, required keys named."""
 
     # defer_build: the validators are built on the first load, not by every import of release.config.
-    model_config = ConfigDict(strict=True, frozen=True, extra="forbid", allow_inf_nan=False,
-                              use_attribute_docstrings=True, defer_build=True)
+    # The attribute docstrings are the keys' descriptions in docs/release.schema.json; release.config_schema reads
+    # them from this file's source (pydantic's use_attribute_docstrings would cost every command ~0.1 s at import).
+    model_config = ConfigDict(strict=True, frozen=True, extra="forbid", allow_inf_nan=False, defer_build=True)
 
     #: The text for a value that is not a table.
     not_a_table: ClassVar[str] = "expected a table"
@@ -753,18 +754,25 @@ _BASELINE_V2_DEFAULTS: dict[str, Any] = {"max_tail_slowdown": None, "decide": li
                                           "window": None, "legs": 2}
 
 
+#: An A/B load gate's defaults when users or duration are not set (release.config._options; docs/load-statistics.md):
+#: the paired windows of 20 users over 120 s decide a 10 % median budget on identical builds.
+AB_DEFAULT_USERS = 20
+AB_DEFAULT_DURATION_S = 120.0
+
+
 class LocustGate(_AutomatedGate):
     """kind = "locust": a load test with SLOs and an optional baseline comparison."""
 
     kind: Literal["locust"]
     """A Locust load test."""
     users: PositiveInt = 10
-    """Concurrent simulated users."""
+    """Concurrent simulated users (default 10; 20 with baseline mode = "ab")."""
     spawn_rate: Annotated[float, Field(gt=0, allow_inf_nan=False),
                           _expect("expected a positive number of users per second")] | None = None
     """Users started per second (default: all at once, = users)."""
     duration: Duration = Field(default="60s", validate_default=True)
-    """How long the load runs: seconds, or "60s", "5m"."""
+    """How long the load runs: seconds, or "60s", "5m" (default 60 s; 120 s with baseline mode = "ab", which stops
+    early once decided)."""
     workers: Annotated[int, Field(ge=0), _expect("expected an integer >= 0")] | None = None
     """Locust processes (`release load run --workers`; default 1, and the load runner needs at least 1)."""
     slo: SloTable = Field(default_factory=SloTable)

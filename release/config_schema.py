@@ -18,14 +18,18 @@ docs/configuration.md.
 from __future__ import annotations
 
 import argparse
+import ast
+import inspect
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
+from release import config_models
 from release.config_models import GATE_KINDS, ReleaseToml
 
 SCHEMA_FILE = Path(__file__).resolve().parents[1] / "docs" / "release.schema.json"
@@ -103,8 +107,38 @@ def _tidy(node: Any) -> Any:
     return out
 
 
+def attribute_docstrings(source: str) -> dict[str, dict[str, str]]:
+    """{class name: {attribute: docstring}} for the string literal right under each annotated class attribute."""
+    docs: dict[str, dict[str, str]] = {}
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.ClassDef):
+            continue
+        found: dict[str, str] = {}
+        for stmt, after in zip(node.body, node.body[1:], strict=False):
+            if (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and isinstance(after, ast.Expr)
+                    and isinstance(after.value, ast.Constant) and isinstance(after.value.value, str)):
+                found[stmt.target.id] = inspect.cleandoc(after.value.value)
+        docs[node.name] = found
+    return docs
+
+
+def _describe_fields() -> None:
+    """Give every model field its attribute docstring as its description (once, before the schema is built)."""
+    docs = attribute_docstrings(inspect.getsource(config_models))
+    models = [m for m in vars(config_models).values()
+              if isinstance(m, type) and issubclass(m, BaseModel) and m.__module__ == config_models.__name__]
+    for model in models:
+        for name, field in model.model_fields.items():
+            if field.description is None:
+                doc = next((docs[c.__name__][name] for c in model.__mro__ if name in docs.get(c.__name__, {})), None)
+                field.description = doc
+    for model in models:
+        model.model_rebuild(force=True)
+
+
 def schema() -> dict[str, Any]:
     """The JSON Schema of release.toml."""
+    _describe_fields()
     generated = ReleaseToml.model_json_schema(schema_generator=TomlJsonSchema, mode="validation")
     return {"$schema": DRAFT, "title": "release.toml",
             "description": "The configuration of crvs-release (docs/configuration.md). Generated from "
