@@ -8,11 +8,11 @@ Series (each --repeats times, the same two sandboxes per series, a new seed per 
   tail      candidate `--tail event.search=0.05:+50`: FAIL naming event.search on its tail (>= 95 %)
   fixed     as aa and search, with early stopping off (--looks 1), to set the time to a verdict beside it
 
-The defaults are the gate's (release/config_models.py BaselineTable, [gates.X] users and duration): 20 users,
-60 s, a 10 % median budget, a 25 % p95 budget, 95 % confidence, 4 looks, 3 s windows (duration / 20), 2 legs, at
-least 30 samples.
+The defaults are an A/B gate's (release/config_models.py BaselineTable and AB_DEFAULT_USERS/_DURATION_S): 20
+users, 120 s, a 10 % median budget, a 25 % p95 budget, 95 % confidence, 4 looks, 5 s windows (duration / 20, at
+most 5 s), 2 legs, at least 30 samples.
 
-    python benchmarks/verdict_quality.py --repeats 20 --duration 60
+    python benchmarks/verdict_quality.py --repeats 20
     python benchmarks/verdict_quality.py --repeats 3 --duration 20 --series aa,tail   # a quick check
 """
 
@@ -34,6 +34,7 @@ from crvs_client.deployment import write_profile
 from load.compare import DEFAULT_DECIDE, Policy, with_doubt
 from load.errors import LoadInputError
 from load.runner import RunOptions, auto_window, run_ab_sequential
+from release.config_models import AB_DEFAULT_DURATION_S, AB_DEFAULT_USERS
 from sandbox.process import SandboxProcess
 
 SERIES: dict[str, tuple[list[str], str | None, str | None]] = {
@@ -153,8 +154,8 @@ def print_table(summary: dict[str, dict[str, Any]], args: argparse.Namespace) ->
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--duration", type=float, default=60.0)
-    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--duration", type=float, default=AB_DEFAULT_DURATION_S)
+    parser.add_argument("--users", type=int, default=AB_DEFAULT_USERS)
     parser.add_argument("--series", default="aa,search,register,tail,fixed",
                         help="Comma list of aa, search, register, tail, fixed.")
     parser.add_argument("--max-slowdown", type=float, default=0.10)

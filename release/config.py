@@ -21,6 +21,8 @@ from types import MappingProxyType
 from typing import Any
 
 from release.config_models import (
+    AB_DEFAULT_DURATION_S,
+    AB_DEFAULT_USERS,
     AUTOMATED_KINDS,
     CONFIG_NAME,
     DEFAULT_REPORT,
@@ -522,9 +524,12 @@ def _options(gate: Any) -> dict[str, Any]:
             if getattr(gate, key) is not None:
                 opts[key] = getattr(gate, key)
     elif isinstance(gate, LocustGate):
-        opts["users"] = gate.users
-        opts["spawn_rate"] = gate.spawn_rate if gate.spawn_rate is not None else float(gate.users)
-        opts["duration"] = gate.duration
+        ab = gate.baseline is not None and gate.baseline.mode == "ab"
+        # An A/B gate's own defaults (docs/load-statistics.md): 20 users and 120 s give the paired windows enough
+        # samples to decide a 10 % budget on identical builds; early stopping ends a clear case sooner.
+        opts["users"] = AB_DEFAULT_USERS if ab and "users" not in gate.model_fields_set else gate.users
+        opts["spawn_rate"] = gate.spawn_rate if gate.spawn_rate is not None else float(opts["users"])
+        opts["duration"] = AB_DEFAULT_DURATION_S if ab and "duration" not in gate.model_fields_set else gate.duration
         for key in ("workers", "scenario", "allow_non_loopback"):
             if getattr(gate, key) is not None:
                 opts[key] = getattr(gate, key)

@@ -14,6 +14,8 @@ from release.errors import InputError, UsageError
 
 EXIT_BY_RUN_VERDICT = {"PASSED": 0, "FAILED": 1, "ERROR": 2, "INCONCLUSIVE": 3}
 EXIT_BY_COMPARISON = {"PASS": 0, "FAIL": 1, "INCONCLUSIVE": 3}
+#: `load ab`'s default length (release.config_models.AB_DEFAULT_DURATION_S, as an A/B gate's).
+AB_DURATION = "120s"
 
 
 def _json_flag(f: Any) -> Any:
@@ -26,7 +28,8 @@ def _run_options(f: Any) -> Any:
     for opt in reversed([
         click.option("--users", type=int, default=20, show_default=True, help="Concurrent users."),
         click.option("--spawn-rate", type=float, default=10.0, show_default=True, help="Users started per second."),
-        click.option("--duration", default="60s", show_default=True, help="How long to run (30s, 2m)."),
+        click.option("--duration", default=None,
+                     help="How long to run (30s, 2m; default 60s, and 120s for `load ab`, which stops once decided)."),
         click.option("--workers", type=int, default=1, show_default=True,
                      help="Local Locust workers under one master (Locust's distributed mode on loopback)."),
         click.option("--slo", "slo_file", type=click.Path(path_type=Path), default=None,
@@ -45,7 +48,8 @@ def _run_options(f: Any) -> Any:
     return f
 
 
-def _options(target_file: Path, out: Path, kw: dict[str, Any], env: dict[str, str] | None = None) -> Any:
+def _options(target_file: Path, out: Path, kw: dict[str, Any], env: dict[str, str] | None = None,
+             default_duration: str = "60s") -> Any:
     from load import personas
     from load.errors import LoadInputError
     from load.runner import DEFAULT_MAX_REQUESTS, RunOptions, parse_duration, parse_wait
@@ -55,7 +59,8 @@ def _options(target_file: Path, out: Path, kw: dict[str, Any], env: dict[str, st
         slo = load_slo_file(kw["slo_file"]) if kw["slo_file"] else None
         weights = personas.parse_weights(kw["weights"])
         return RunOptions(target_file=target_file, out=out, users=kw["users"], spawn_rate=kw["spawn_rate"],
-                          duration_s=parse_duration(kw["duration"]), workers=kw["workers"], shape=kw["shape"],
+                          duration_s=parse_duration(kw["duration"] or default_duration), workers=kw["workers"],
+                          shape=kw["shape"],
                           **_master_options(kw),
                           seed=kw["seed"], max_requests=kw["max_requests"] or DEFAULT_MAX_REQUESTS,
                           weights=weights, wait=parse_wait(kw["wait"]), slo=slo,
@@ -374,8 +379,8 @@ def ab_cmd(ctx: click.Context, baseline_file: Path, candidate_file: Path, out: P
     from load.errors import LoadInputError
     from load.runner import auto_window, run_ab_sequential
 
-    base_opts = _options(baseline_file, out / "baseline", kw)
-    cand_opts = _options(candidate_file, out / "candidate", kw)
+    base_opts = _options(baseline_file, out / "baseline", kw, default_duration=AB_DURATION)
+    cand_opts = _options(candidate_file, out / "candidate", kw, default_duration=AB_DURATION)
     tail = Policy.tail_default(max_slowdown) if max_tail_slowdown is None else max_tail_slowdown
     policy = _policy(max_slowdown, confidence, min_samples, decide, max_tail_slowdown=tail,
                      window_s=window_s or auto_window(base_opts.duration_s), min_windows=min_windows, looks=looks)

@@ -122,7 +122,8 @@ def test_the_schema_is_a_valid_draft_2020_12_schema_with_descriptions():
     target = SCHEMA["$defs"]["TargetTable"]["properties"]
     assert "gateway's URL" in target["gateway"]["description"]
     assert SCHEMA["$defs"]["LocustGate"]["properties"]["users"] == {
-        "default": 10, "description": "Concurrent simulated users.", "exclusiveMinimum": 0, "type": "integer"}
+        "default": 10, "description": 'Concurrent simulated users (default 10; 20 with baseline mode = "ab").',
+        "exclusiveMinimum": 0, "type": "integer"}
 
 
 @pytest.mark.parametrize("validator", VALIDATORS, ids=["2020-12", "draft7"])

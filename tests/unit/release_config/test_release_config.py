@@ -108,6 +108,21 @@ def test_design_example_loads(tmp_path):
         load.options["users"] = 1  # read-only
 
 
+@pytest.mark.parametrize(("gate_text", "users", "duration"), [
+    ('baseline = { against = "production", mode = "ab" }', 20, 120.0),  # an A/B gate's own defaults
+    ('users = 8\nduration = "30s"\nbaseline = { against = "production", mode = "ab" }', 8, 30.0),  # as written
+    ('baseline = { against = "production" }', 10, 60.0),  # evidence mode keeps the plain defaults
+    ("", 10, 60.0),
+])
+def test_an_ab_load_gate_defaults_to_20_users_for_120_s(gate_text: str, users: int, duration: float) -> None:
+    start = DESIGN_EXAMPLE.index("[gates.load]")
+    end = DESIGN_EXAMPLE.index("[gates.qa]", start)
+    text = DESIGN_EXAMPLE[:start] + f'[gates.load]\nkind = "locust"\n{gate_text}\n\n' + DESIGN_EXAMPLE[end:]
+    load = parse_config(tomllib.loads(text), Path("release.toml")).gates["load"]
+    assert (load.options["users"], load.options["duration"], load.options["spawn_rate"]) == (users, duration,
+                                                                                            float(users))
+
+
 def test_init_template_loads_cleanly():
     config = parse_config(tomllib.loads(default_config_text()), Path("release.toml"))
     assert {"regression", "load", "qa", "change-board", "acceptance"} <= set(config.gates)
