@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 import tempfile
@@ -134,6 +135,29 @@ def summarise(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def spread(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Per deciding procedure and statistic over the repeats: the mean ratio, the run-to-run sd of the log ratio
+    and the mean within-run standard error (from the 95 % interval), to tell a steady difference between the two
+    sides, or intervals narrower than the run-to-run noise, from bad luck."""
+    logs: dict[str, list[tuple[float, float]]] = {}
+    for r in rows:
+        for proc, stats in (r.get("intervals") or {}).items():
+            for key, (lo, hi, ratio) in stats.items():
+                if lo and hi and ratio and math.isfinite(hi):
+                    se = (math.log(hi) - math.log(lo)) / (2 * 1.959964)
+                    logs.setdefault(f"{proc} {key}", []).append((math.log(ratio), se))
+    return {name: {"mean_ratio": round(math.exp(statistics.mean(x for x, _ in v)), 3),
+                   "sd_log": round(statistics.stdev(x for x, _ in v), 3) if len(v) > 1 else float("nan"),
+                   "mean_se_log": round(statistics.mean(se for _, se in v), 3), "runs": len(v)}
+            for name, v in sorted(logs.items())}
+
+
+def print_spread(rows: list[dict[str, Any]]) -> None:
+    print(f"\nA/A over the repeats: {'procedure statistic':<44}{'mean ratio':>11}{'run-to-run sd':>15}{'mean se':>9}")
+    for name, v in spread(rows).items():
+        print(f"{'':<21}{name:<44}{v['mean_ratio']:>11}{v['sd_log']:>15}{v['mean_se_log']:>9}")
+
+
 def print_table(summary: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
     """The figures side by side, as docs/performance.md records them."""
     pol = policy(args, args.looks)
@@ -166,7 +190,18 @@ def main() -> int:
     parser.add_argument("--window", type=float, default=None, help="Default: duration / 20, 1 to 5 s.")
     parser.add_argument("--legs", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None, help="Keep run directories and results.json here.")
+    parser.add_argument("--summarise", type=Path, default=None, metavar="RESULTS_JSON",
+                        help="Print the tables of an earlier run's results.json again (no load is run).")
     args = parser.parse_args()
+    if args.summarise is not None:
+        doc = json.loads(args.summarise.read_text(encoding="utf-8"))
+        for key, value in doc["settings"].items():
+            if key not in ("summarise", "out"):
+                setattr(args, key, value)
+        print_table(doc["summary"], args)
+        if "aa" in doc["runs"]:
+            print_spread(doc["runs"]["aa"])
+        return 0
     chosen = [s.strip() for s in args.series.split(",") if s.strip()]
     unknown = [s for s in chosen if s not in (*SERIES, "fixed")]
     if unknown or args.repeats < 1 or args.duration <= 0:
@@ -187,6 +222,8 @@ def main() -> int:
            "elapsed_s": round(time.monotonic() - started)}
     (work / "results.json").write_text(json.dumps(doc, indent=2, default=str))
     print_table(summary, args)
+    if "aa" in rows:
+        print_spread(rows["aa"])
     print(f"results: {work / 'results.json'} ({doc['elapsed_s']} s)")
     return 0
 
