@@ -181,7 +181,12 @@ def other_value(ledger: Ledger, table: Table, row: dict[str, Any], column: Colum
         return "forged"
     if value == "":
         return "x"
-    return value[:-1] + ("a" if value[-1] != "a" else "b")  # same length: fits String(n) on PostgreSQL
+    return unlike(value)
+
+
+def unlike(value: str) -> str:
+    """The same string with its last character changed: never equal to value, and the same length (String(n))."""
+    return value[:-1] + ("a" if value[-1] != "a" else "b")
 
 
 def columns(table: Table) -> list[Column[Any]]:
@@ -268,7 +273,7 @@ def test_every_inserted_row_is_caught(built: Ledger) -> None:
         copy = {**row, "id": row["id"] + 500}
         for unique in ("version", "email", "sha", "rc", "step", "relpath", "record_hash", "n"):
             if unique in copy:  # keep unique constraints happy: a forged row, not a duplicate
-                copy[unique] = copy[unique] + 7 if isinstance(copy[unique], int) else copy[unique][:-1] + "f"
+                copy[unique] = copy[unique] + 7 if isinstance(copy[unique], int) else unlike(copy[unique])
         insert_row(built, table, copy)
         report = built.verify_audit()
         assert [p.message for p in report.rows] == [
