@@ -169,10 +169,11 @@ def print_table(summary: dict[str, dict[str, Any]], args: argparse.Namespace) ->
     for name, s in summary.items():
         v = s["verdicts"]
         cover = s.get("coverage_of_1")
-        cover_txt = f"{cover['median']}/{cover['tail']}" if cover else "-"
+        cover_txt = f"{cover['median']:.2f}/{cover['tail']:.2f}" if cover else "-"
         detected = f"{s['detected']:.0%}" if "detected" in s else "-"
+        at, wall = s["median_verdict_at_s"], s["median_wall_s"]
         print(f"{name:<16}{v.get('PASS', 0):>6}{v.get('FAIL', 0):>6}{v.get('INCONCLUSIVE', 0):>8}{v.get('ERROR', 0):>7}"
-              f"{detected:>10}{cover_txt:>15}{s['median_verdict_at_s'] or '-':>14}{s['median_wall_s'] or '-':>8}")
+              f"{detected:>10}{cover_txt:>15}{f'{at:.1f}' if at else '-':>14}{f'{wall:.1f}' if wall else '-':>8}")
 
 
 def main() -> int:
