@@ -21,7 +21,7 @@ import os
 import random
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -174,9 +174,31 @@ def _auth_failure(exc: AuthFailure, *, gateway_own: bool = False) -> JSONRespons
     return JSONResponse(exc.body, status_code=exc.status, headers=headers)
 
 
-# (server ms, added ms) of each timed call of the current request, for FaultTiming's Server-Timing header.
-_FAULT_TIMINGS: contextvars.ContextVar[list[tuple[float, float]] | None] = contextvars.ContextVar(
-    "sandbox_fault_timings", default=None)
+@dataclass(frozen=True)
+class TimedCall:
+    """One call of the current request, as FaultTiming needs it: how long its dispatch took, and its faults."""
+
+    dispatch_s: float
+    factor: float = 1.0  # --slowdown
+    tail_s: float = 0.0  # --tail, when this call drew it
+    faulted: bool = False  # its procedure has a --slowdown or a --tail (the response then carries Server-Timing)
+
+
+# The calls of the current request, while FaultTiming serves it (None otherwise).
+_TIMED_CALLS: contextvars.ContextVar[list[TimedCall] | None] = contextvars.ContextVar(
+    "sandbox_timed_calls", default=None)
+
+
+def fault_delay(calls: Sequence[TimedCall], request_s: float) -> float:
+    """How long to hold a response so that each faulted call takes `factor` times as long as it would have.
+
+    A call's time is its dispatch plus its share of the request's own time outside the calls (the gateway's token
+    check, routing, JSON in and out), which is what a client sees of it; then the tail it drew, if any.
+    """
+    if not calls:
+        return 0.0
+    overhead = max(0.0, request_s - sum(c.dispatch_s for c in calls)) / len(calls)
+    return sum((c.factor - 1.0) * (c.dispatch_s + overhead) + c.tail_s for c in calls)
 
 
 class Api:
@@ -212,33 +234,35 @@ class Api:
         if rate > 0 and random.random() < rate:
             raise InjectedFault(f"injected fault in {procedure}")
 
-    async def _stretch(self, procedure: str, elapsed_s: float) -> None:
-        """--slowdown and --tail: wait (factor - 1) times what the call took, plus the tail's time if drawn."""
-        extra = (self.faults.slowdown_for(procedure) - 1.0) * elapsed_s
-        tail = self.faults.tail_for(procedure)
+    def _timed_call(self, procedure: str, dispatch_s: float) -> TimedCall:
+        """The call's faults: its --slowdown factor, and whether it drew its --tail (a seeded stream per procedure)."""
+        factor, tail = self.faults.slowdown_for(procedure), self.faults.tail_for(procedure)
+        tail_s = 0.0
         if tail is not None:
             rng = self._tail_rng.get(procedure)
             if rng is None:
                 rng = self._tail_rng[procedure] = random.Random(f"{self.faults.seed}:{procedure}")
             if rng.random() < tail.share:
-                extra += tail.added_ms / 1000.0
-        waited = 0.0
-        if extra > 0:
-            started = time.perf_counter()
-            await asyncio.sleep(extra)
-            waited = time.perf_counter() - started
-        timings = _FAULT_TIMINGS.get()
-        if timings is not None:
-            timings.append((elapsed_s * 1000.0, waited * 1000.0))  # what was waited, overshoot included
+                tail_s = tail.added_ms / 1000.0
+        return TimedCall(dispatch_s, factor, tail_s, faulted=factor != 1.0 or tail is not None)
 
     async def _call(self, procedure: str, handler: Handler, principal: Principal, data: Any) -> Any:
-        if self.faults.slowdown_for(procedure) == 1.0 and self.faults.tail_for(procedure) is None:
+        """Dispatch one call. Behind FaultTiming every call is timed, and FaultTiming holds the response for the
+        faults (so they stretch the whole request, as a client sees it); without it a fault stretches the call."""
+        calls = _TIMED_CALLS.get()
+        if calls is None and self.faults.slowdown_for(procedure) == 1.0 and self.faults.tail_for(procedure) is None:
             return await self._dispatch(procedure, handler, principal, data)
         started = time.perf_counter()
         try:
             return await self._dispatch(procedure, handler, principal, data)
         finally:
-            await self._stretch(procedure, time.perf_counter() - started)
+            call = self._timed_call(procedure, time.perf_counter() - started)
+            if calls is not None:
+                calls.append(call)
+            else:
+                extra = fault_delay([call], call.dispatch_s)
+                if extra > 0:
+                    await asyncio.sleep(extra)
 
     async def _dispatch(self, procedure: str, handler: Handler, principal: Principal, data: Any) -> Any:
         await self._inject(procedure)
@@ -668,8 +692,9 @@ class CrashAfter:
 
 
 class FaultTiming:
-    """ASGI wrapper: with --slowdown or --tail, a `Server-Timing: app;dur=MS, fault;dur=MS` header tells the caller
-    how long its call took in the server and how much of that the faults added (W3C Server Timing)."""
+    """ASGI wrapper for --slowdown and --tail: it times the whole request, holds the response for what the faults
+    add (`fault_delay`), and a `Server-Timing: app;dur=MS, fault;dur=MS` header tells the caller how long the
+    server took before the fault and how long the fault held it (W3C Server Timing)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -678,20 +703,26 @@ class FaultTiming:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        timings: list[tuple[float, float]] = []
-        token = _FAULT_TIMINGS.set(timings)
+        calls: list[TimedCall] = []
+        token = _TIMED_CALLS.set(calls)
+        started = time.perf_counter()
 
         async def send_timed(message: Message) -> None:
-            if message["type"] == "http.response.start" and timings:
-                app_ms, fault_ms = (sum(t[i] for t in timings) for i in (0, 1))
-                value = f"app;dur={app_ms:.2f}, fault;dur={fault_ms:.2f}".encode()
+            if message["type"] == "http.response.start" and any(c.faulted for c in calls):
+                request_s = time.perf_counter() - started
+                extra, waited = fault_delay(calls, request_s), 0.0
+                if extra > 0:
+                    held = time.perf_counter()
+                    await asyncio.sleep(extra)
+                    waited = time.perf_counter() - held  # what was waited, overshoot included
+                value = f"app;dur={request_s * 1000:.2f}, fault;dur={waited * 1000:.2f}".encode()
                 message = {**message, "headers": [*message.get("headers", []), (b"server-timing", value)]}
             await send(message)
 
         try:
             await self.app(scope, receive, send_timed)
         finally:
-            _FAULT_TIMINGS.reset(token)
+            _TIMED_CALLS.reset(token)
 
 
 def wrap_faults(app: ASGIApp, faults: Faults) -> ASGIApp:

@@ -2,7 +2,9 @@
 defects, from flags and env.
 
 `--latency PROC=MS` adds a fixed delay. `--slowdown PROC=1.20` makes each call take 20 % longer than it would have:
-the server times the call and then waits 0.20 of that time, so the size holds at any load. `--tail PROC=0.05:+50`
+the server times the whole request (the gateway's token check, routing and JSON included, not only the handler)
+and holds the response for 0.20 of that time, so the size holds at any load and is the size a client sees
+(sandbox/app.py `FaultTiming`, `fault_delay`). `--tail PROC=0.05:+50`
 adds 50 ms to 5 % of the calls, chosen by a seeded random stream per procedure (`--fault-seed`), so the median is
 unchanged and the share of slow calls is reproducible.
 """
