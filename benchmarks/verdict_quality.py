@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import signal
 import statistics
 import sys
 import tempfile
@@ -176,7 +177,13 @@ def print_table(summary: dict[str, dict[str, Any]], args: argparse.Namespace) ->
               f"{detected:>10}{cover_txt:>15}{f'{at:.1f}' if at else '-':>14}{f'{wall:.1f}' if wall else '-':>8}")
 
 
+def _terminated(signum: int, _frame: Any) -> None:
+    """SIGTERM unwinds like Ctrl-C, so the sandboxes and locust processes of the series are stopped."""
+    raise SystemExit(128 + signum)
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _terminated)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--duration", type=float, default=AB_DEFAULT_DURATION_S)
