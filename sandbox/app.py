@@ -244,13 +244,13 @@ class Api:
                 rng = self._tail_rng[procedure] = random.Random(f"{self.faults.seed}:{procedure}")
             if rng.random() < tail.share:
                 tail_s = tail.added_ms / 1000.0
-        return TimedCall(dispatch_s, factor, tail_s, faulted=factor != 1.0 or tail is not None)
+        return TimedCall(dispatch_s, factor, tail_s, faulted=self.faults.stretches(procedure))
 
     async def _call(self, procedure: str, handler: Handler, principal: Principal, data: Any) -> Any:
         """Dispatch one call. Behind FaultTiming every call is timed, and FaultTiming holds the response for the
         faults (so they stretch the whole request, as a client sees it); without it a fault stretches the call."""
         calls = _TIMED_CALLS.get()
-        if calls is None and self.faults.slowdown_for(procedure) == 1.0 and self.faults.tail_for(procedure) is None:
+        if calls is None and not self.faults.stretches(procedure):
             return await self._dispatch(procedure, handler, principal, data)
         started = time.perf_counter()
         try:

@@ -69,6 +69,10 @@ class Faults:
         """The slow tail injected into `procedure`, if any."""
         return self.tail.get(procedure, self.tail.get(ALL_PROCEDURES))
 
+    def stretches(self, procedure: str) -> bool:
+        """Whether `procedure` has a --slowdown or a --tail (its calls are then timed and held)."""
+        return self.slowdown_for(procedure) != 1.0 or self.tail_for(procedure) is not None
+
     @property
     def timed(self) -> bool:
         """Whether any fault depends on how long a call took (the server then times each call)."""
