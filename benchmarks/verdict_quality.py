@@ -1,6 +1,8 @@
 """How good are the load gate's A/B verdicts? Repeated `release load ab` runs at the gate's default settings.
 
-Series (each --repeats times, the same two sandboxes per series, a new seed per repeat):
+Series (each --repeats times, a new seed per repeat; each repeat starts a new pair of sandboxes, in an order drawn
+from the seed, since two processes of one build on one host differ steadily by a few per cent and one pair for a
+whole series gives 20 draws of that one pair's difference; `--same-pair` keeps one pair per series):
   aa        two identical sandboxes: FAIL rate (target <= 2 %), INCONCLUSIVE rate (<= 5 %), and how often the
             95 % intervals of the deciding procedures' median and p95 ratios contain 1.0 (about 95 %)
   search    candidate `--slowdown event.search=1.20`: FAIL naming event.search (>= 95 %)
@@ -19,14 +21,17 @@ most 5 s), 2 legs, at least 30 samples.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import random
 import signal
 import statistics
 import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -90,16 +95,34 @@ def ab_once(base: dict, cand: dict, out: Path, args: argparse.Namespace, seed: i
             "wall_s": round(time.monotonic() - started, 1)}
 
 
-def run_series(name: str, args: argparse.Namespace, work: Path, looks: int) -> list[dict[str, Any]]:
-    """--repeats A/B runs of one series against one pair of sandboxes."""
+@contextlib.contextmanager
+def sandbox_pair(flags: list[str], candidate_first: bool) -> Iterator[tuple[SandboxProcess, SandboxProcess]]:
+    """A baseline sandbox and a candidate one (with the series' fault flags), started in the order given."""
+    with contextlib.ExitStack() as stack:
+        base, cand = SandboxProcess(), SandboxProcess(extra_args=flags)
+        for sandbox in (cand, base) if candidate_first else (base, cand):
+            stack.enter_context(sandbox)
+        yield base, cand
+
+
+def run_series(name: str, args: argparse.Namespace, work: Path, looks: int,
+               save: Callable[[str, list[dict[str, Any]]], None]) -> list[dict[str, Any]]:
+    """--repeats A/B runs of one series, each against a new pair of sandboxes (one pair with --same-pair);
+    `save` is called after every repeat, so a series stopped part-way keeps what it measured."""
     flags, _, _ = SERIES[name]
     label = name if looks > 1 else f"{name}-fixed"
-    rows = []
-    with SandboxProcess() as a, SandboxProcess(extra_args=flags) as b:
-        base, cand = profile(a, work, f"{label}-a"), profile(b, work, f"{label}-b")
+    rows: list[dict[str, Any]] = []
+    with contextlib.ExitStack() as kept:
+        pair = kept.enter_context(sandbox_pair(flags, False)) if args.same_pair else None
         for i in range(args.repeats):
-            row = ab_once(base, cand, work / f"{label}-{i}", args, seed=i + 1, looks=looks)
+            candidate_first = random.Random(f"{label}-{i}").random() < 0.5
+            with contextlib.ExitStack() as fresh:
+                base, cand = pair or fresh.enter_context(sandbox_pair(flags, candidate_first))
+                opts = profile(base, work, f"{label}-{i}-a"), profile(cand, work, f"{label}-{i}-b")
+                row = ab_once(*opts, work / f"{label}-{i}", args, seed=i + 1, looks=looks)
+            row["candidate_started_first"] = None if pair else candidate_first
             rows.append(row)
+            save(label, rows)
             brief = {k: row.get(k) for k in ("failed", "stopped_at_s", "wall_s", "errors") if row.get(k)}
             print(f"{label} {i + 1}/{args.repeats}: {row['verdict']} {json.dumps(brief)}", flush=True)
     return rows
@@ -197,7 +220,10 @@ def main() -> int:
     parser.add_argument("--looks", type=int, default=4)
     parser.add_argument("--window", type=float, default=None, help="Default: duration / 20, 1 to 5 s.")
     parser.add_argument("--legs", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=None, help="Keep run directories and results.json here.")
+    parser.add_argument("--same-pair", action="store_true",
+                        help="One pair of sandboxes per series (the figures before session 7), not one per repeat.")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="Keep run directories and results.json (rewritten after every repeat) here.")
     parser.add_argument("--summarise", type=Path, default=None, metavar="RESULTS_JSON",
                         help="Print the tables of an earlier run's results.json again (no load is run).")
     args = parser.parse_args()
@@ -219,20 +245,27 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     rows: dict[str, list[dict[str, Any]]] = {}
+
+    def save(label: str, series_rows: list[dict[str, Any]]) -> None:
+        """Rewrite results.json (whole, by rename) with every repeat so far."""
+        rows[label] = series_rows
+        doc = {"settings": vars(args) | {"out": str(work)}, "summary": {n: summarise(n, r) for n, r in rows.items()},
+               "runs": rows, "elapsed_s": round(time.monotonic() - started)}
+        partial = work / "results.json.partial"
+        partial.write_text(json.dumps(doc, indent=2, default=str))
+        partial.replace(work / "results.json")
+
     for name in chosen:
         if name == "fixed":
             for base in FIXED:
-                rows[f"{base}-fixed"] = run_series(base, args, work, looks=1)
+                run_series(base, args, work, looks=1, save=save)
         else:
-            rows[name] = run_series(name, args, work, looks=args.looks)
+            run_series(name, args, work, looks=args.looks, save=save)
     summary = {name: summarise(name, r) for name, r in rows.items()}
-    doc = {"settings": vars(args) | {"out": str(work)}, "summary": summary, "runs": rows,
-           "elapsed_s": round(time.monotonic() - started)}
-    (work / "results.json").write_text(json.dumps(doc, indent=2, default=str))
     print_table(summary, args)
     if "aa" in rows:
         print_spread(rows["aa"])
-    print(f"results: {work / 'results.json'} ({doc['elapsed_s']} s)")
+    print(f"results: {work / 'results.json'} ({round(time.monotonic() - started)} s)")
     return 0
 
 
