@@ -17,7 +17,6 @@ and what they may do (packages/events/src/router/event/actions/index.ts, SYSTEM_
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,6 +25,8 @@ from urllib.parse import parse_qs
 
 import httpx
 
+from crvs_client.client import token_claims as client_token_claims
+from crvs_client.errors import ProtocolError
 from release.config import SUITE_ROLES, Target, UserAccount, is_uuid
 from release.workflow.target import probe_identity
 
@@ -103,13 +104,12 @@ class TargetReport:
 
 
 def token_claims(token: str) -> dict[str, Any]:
-    """The claims of a JWT, read without verifying it (the doctor only reports what it was given)."""
+    """The claims of a JWT, read without verifying it (the doctor only reports what it was given); {} for a
+    token that is not a JWT, where the client (crvs_client.client.token_claims) raises."""
     try:
-        payload = token.split(".")[1]
-        data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (IndexError, ValueError):
+        return client_token_claims(token)
+    except ProtocolError:
         return {}
-    return data if isinstance(data, dict) else {}
 
 
 def scope_types(scopes: Any) -> set[str]:
